@@ -1,0 +1,269 @@
+/**
+ * @module conveyor
+ * The library facade of CONTRACT §4: the seed-compatible work-item primitives with their
+ * exact names, the pull worker, subscriptions and shutdown. Every method validates its
+ * arguments before touching the store and returns plain objects.
+ */
+import { z } from 'zod';
+import { ConveyorError, NotFoundError, ValidationError } from '../core/errors.js';
+import { ITEM_STATUSES } from '../core/item-state.js';
+import type { Logger } from '../core/logger.js';
+import type {
+  ConveyorEvent,
+  Executor,
+  ItemCounts,
+  LogLine,
+  Receipt,
+  ReceiptVerification,
+  WorkItem,
+} from '../core/types.js';
+import type { Engine } from '../engine/engine.js';
+import { subscribe, type EventListener, type Subscription } from '../engine/subscriptions.js';
+import {
+  cancelSchema,
+  completeSchema,
+  enqueueManySchema,
+  executorSchema,
+  failSchema,
+  listSchema,
+  nameSchema,
+  parseArg,
+  parseInput,
+  progressSchema,
+  subscribeSchema,
+  type CancelInput,
+  type CompleteInput,
+  type EnqueueInput,
+  type ExecutorInput,
+  type FailInput,
+  type ListFilter,
+  type SubscribeFilter,
+} from '../engine/validation.js';
+import type { ResourceRegistry } from '../resources/registry.js';
+import { toWorkItem, type ExecutorRecord } from '../store/records.js';
+import { Worker, type WorkerOptions } from '../worker/worker.js';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const toExecutor = (e: ExecutorRecord): Executor => ({
+  ...e,
+  registeredAt: iso(e.registeredAt),
+  lastSeenAt: iso(e.lastSeenAt),
+});
+const limitSchema = z.strictObject({ limit: z.number().int().min(1).max(10_000).optional() });
+
+export class Conveyor {
+  private readonly workers = new Set<Worker>();
+  private readonly subscriptions = new Set<Subscription>();
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly engine: Engine,
+    readonly resources: ResourceRegistry,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Which backend this Conveyor stores in. */
+  get backend(): 'sqlite' | 'postgres' {
+    return this.engine.store.kind;
+  }
+
+  // ---- enqueue -----------------------------------------------------------------------
+
+  async enqueueWorkItem(input: EnqueueInput): Promise<WorkItem> {
+    const [item] = await this.engine.enqueue([this.engine.parseEnqueue(input)]);
+    return toWorkItem(item!);
+  }
+
+  /** Many items in one transaction: all are enqueued or none (the first error is thrown). */
+  async enqueueWorkItems(inputs: EnqueueInput[]): Promise<WorkItem[]> {
+    const list = parseInput(enqueueManySchema, inputs, 'items');
+    const parsed = list.map((input, i) => this.engine.parseEnqueue(input, `items[${i}]`));
+    return (await this.engine.enqueue(parsed)).map(toWorkItem);
+  }
+
+  // ---- push-style executors ----------------------------------------------------------
+
+  async registerExecutor(id: string, options: ExecutorInput = {}): Promise<Executor> {
+    parseArg(nameSchema, id, 'id');
+    const o = parseInput(executorSchema, options);
+    const record = await this.engine.registerExecutor({
+      id,
+      capabilities: [...new Set(o.capabilities ?? [])],
+      concurrency: o.concurrency ?? 1,
+      busy: o.busy ?? false,
+    });
+    return toExecutor(record);
+  }
+
+  assignWorkItem(itemId: string, executorId: string): Promise<Receipt> {
+    this.ids(itemId, executorId);
+    return this.engine.assign(itemId, executorId);
+  }
+
+  startExecution(itemId: string, executorId: string): Promise<Receipt> {
+    this.ids(itemId, executorId);
+    return this.engine.start(itemId, executorId);
+  }
+
+  reportProgress(itemId: string, executorId: string, percent: number, message?: string): Promise<Receipt> {
+    this.ids(itemId, executorId);
+    const p = parseInput(progressSchema, message === undefined ? { percent } : { percent, message });
+    return this.engine.progress(itemId, executorId, p.percent, p.message);
+  }
+
+  /** Renews the lease of an assigned or running item (push executors between progress reports). */
+  async heartbeat(itemId: string, executorId: string): Promise<void> {
+    this.ids(itemId, executorId);
+    const item = await this.engine.store.getItem(itemId);
+    if (!item) throw new NotFoundError('work item', itemId, 'itemId');
+    const lost = await this.engine.heartbeat(executorId, [{ id: itemId, token: item.leaseToken }], this.engine.settings.leaseMs);
+    if (lost.length > 0) throw new ConveyorError('LEASE_LOST', `executor ${executorId} does not hold work item ${itemId}`);
+  }
+
+  completeWorkItem(itemId: string, executorId: string, result: CompleteInput = {}): Promise<Receipt> {
+    this.ids(itemId, executorId);
+    const r = parseInput(completeSchema, result);
+    return this.engine.complete(itemId, executorId, {
+      success: r.success ?? true,
+      output: (r.output ?? null) as WorkItem['output'] & object,
+      error: r.error,
+      usage: r.usage,
+      leaseToken: r.leaseToken,
+    });
+  }
+
+  failWorkItem(itemId: string, executorId: string, failure: FailInput): Promise<Receipt> {
+    this.ids(itemId, executorId);
+    const f = parseInput(failSchema, failure);
+    return this.engine.fail(itemId, executorId, {
+      error: f.error,
+      retryable: f.retryable ?? true,
+      retryAfterMs: f.retryAfterMs,
+      leaseToken: f.leaseToken,
+    });
+  }
+
+  cancelWorkItem(itemId: string, executorId: string | null = null, options: CancelInput = {}): Promise<Receipt> {
+    parseArg(nameSchema, itemId, 'itemId');
+    if (executorId !== null) parseArg(nameSchema, executorId, 'executorId');
+    const o = parseInput(cancelSchema, options);
+    return this.engine.cancel(itemId, executorId, o.reason ?? 'cancelled');
+  }
+
+  // ---- reads ---------------------------------------------------------------------------
+
+  async getWorkItem(id: string): Promise<WorkItem> {
+    parseArg(nameSchema, id, 'id');
+    const item = await this.engine.store.getItem(id);
+    if (!item) throw new NotFoundError('work item', id, 'id');
+    return toWorkItem(item);
+  }
+
+  /** Queued items in the order workers will take them. */
+  async getQueuedItems(options: { limit?: number } = {}): Promise<WorkItem[]> {
+    const o = parseInput(limitSchema, options);
+    return (await this.engine.store.queuedItems({}, o.limit ?? 1000)).map(toWorkItem);
+  }
+
+  /** Items assigned to or running on an executor, newest first. */
+  async getExecutingItems(options: { limit?: number } = {}): Promise<WorkItem[]> {
+    const o = parseInput(limitSchema, options);
+    const page = await this.engine.store.listItems({ status: ['assigned', 'running'] }, { limit: o.limit ?? 1000 });
+    return page.items.map(toWorkItem);
+  }
+
+  /** A page of items, newest first; pass `nextCursor` back as `cursor` for the next page. */
+  async listWorkItems(filter: ListFilter = {}): Promise<{ items: WorkItem[]; nextCursor: string | null }> {
+    const f = parseInput(listSchema, filter);
+    const { limit, cursor, ...where } = f;
+    const page = await this.engine.store.listItems(where, {
+      limit: limit ?? 100,
+      ...(cursor === undefined ? {} : { beforeSeq: Number(cursor) }),
+    });
+    return { items: page.items.map(toWorkItem), nextCursor: page.lastSeq === null ? null : String(page.lastSeq) };
+  }
+
+  async getCounts(filter: Pick<ListFilter, 'tenant' | 'type' | 'queue' | 'workflowId'> = {}): Promise<ItemCounts> {
+    const f = parseInput(listSchema.pick({ tenant: true, type: true, queue: true, workflowId: true }), filter);
+    const counts = await this.engine.store.countByStatus(f);
+    return Object.fromEntries(ITEM_STATUSES.map((s) => [s, counts[s] ?? 0])) as ItemCounts;
+  }
+
+  async getWorkItemReceipts(id: string): Promise<Receipt[]> {
+    parseArg(nameSchema, id, 'id');
+    if (!(await this.engine.store.getItem(id))) throw new NotFoundError('work item', id, 'id');
+    return this.engine.store.receipts(id);
+  }
+
+  verifyReceipts(id: string): Promise<ReceiptVerification> {
+    parseArg(nameSchema, id, 'id');
+    return this.engine.verify(id);
+  }
+
+  async getWorkItemLogs(id: string, options: { limit?: number } = {}): Promise<LogLine[]> {
+    parseArg(nameSchema, id, 'id');
+    const o = parseInput(limitSchema, options);
+    if (!(await this.engine.store.getItem(id))) throw new NotFoundError('work item', id, 'id');
+    const lines = await this.engine.store.logs(id, o.limit ?? 1000);
+    return lines.map((l) => ({ ...l, at: iso(l.at) }));
+  }
+
+  async listExecutors(): Promise<Executor[]> {
+    return (await this.engine.store.listExecutors()).map(toExecutor);
+  }
+
+  /** Returns expired leases and past-deadline items now (workers also do this on a timer). */
+  reapExpiredLeases(): Promise<number> {
+    return this.engine.reapExpired();
+  }
+
+  // ---- workers and events --------------------------------------------------------------
+
+  worker(options: WorkerOptions): Worker {
+    if (this.closing) throw new ConveyorError('CLOSED', 'conveyor is closed');
+    const w = new Worker(this.engine, options, this.resources, this.logger, (stopped) => this.workers.delete(stopped));
+    this.workers.add(w);
+    return w;
+  }
+
+  /**
+   * Delivers events from the log: those after `afterSeq` first (when given), then live
+   * ones, in order, none twice. Returns a subscription to `close()`.
+   */
+  subscribe(filter: SubscribeFilter, listener: EventListener): Subscription {
+    const f = parseInput(subscribeSchema, filter ?? {});
+    if (typeof listener !== 'function') throw new ValidationError([{ field: 'listener', message: 'must be a function' }]);
+    const { afterSeq, ...where } = f;
+    const sub = subscribe(this.engine.store, this.engine.notifier, where, afterSeq, listener, (e) =>
+      this.logger.error(`subscriber failed: ${String(e)}`),
+    );
+    this.subscriptions.add(sub);
+    const close = sub.close.bind(sub);
+    return Object.assign(sub, {
+      close: () => {
+        close();
+        this.subscriptions.delete(sub);
+      },
+    });
+  }
+
+  /** Stops workers (graceful drain), subscriptions and resources, then closes the store. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all([...this.workers].map((w) => w.stop()));
+      for (const s of this.subscriptions) s.close();
+      const errors = await this.resources.closeAll();
+      for (const e of errors) this.logger.warn(`closing a resource failed: ${String(e)}`);
+      this.engine.close();
+      await this.engine.store.close();
+    })();
+    return this.closing;
+  }
+
+  private ids(itemId: string, executorId: string): void {
+    parseArg(nameSchema, itemId, 'itemId');
+    parseArg(nameSchema, executorId, 'executorId');
+  }
+}
+
+export type { ConveyorEvent };

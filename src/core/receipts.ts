@@ -1,0 +1,69 @@
+/**
+ * @module receipts
+ * The receipt hash chain of CONTRACT §3: `receiptHash` is SHA-256 over the RFC 8785
+ * canonical JSON of the receipt without `receiptHash`; each receipt names the hash of the
+ * one before it. Pure functions: the store persists, this module computes and checks.
+ */
+import { createHash } from 'node:crypto';
+import canonicalizeModule from 'canonicalize';
+import type { Receipt, ReceiptVerification } from './types.js';
+
+// canonicalize is CommonJS (`module.exports = fn`); its typings describe an ES default
+// export, which under NodeNext resolution TypeScript reads as `exports.default`.
+const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;
+
+export type UnsignedReceipt = Omit<Receipt, 'receiptHash'>;
+
+/** RFC 8785 (JCS) canonical form: sorted keys, ECMAScript number formatting. */
+export function canonicalJson(value: unknown): string {
+  const text = canonicalize(value);
+  if (text === undefined) throw new TypeError('value has no JSON form');
+  return text;
+}
+
+export function computeReceiptHash(receipt: UnsignedReceipt): string {
+  const body: UnsignedReceipt = {
+    id: receipt.id,
+    itemId: receipt.itemId,
+    seq: receipt.seq,
+    status: receipt.status,
+    timestamp_iso: receipt.timestamp_iso,
+    executorId: receipt.executorId,
+    progress: receipt.progress,
+    output: receipt.output,
+    error: receipt.error,
+    retryCount: receipt.retryCount,
+    previousReceiptHash: receipt.previousReceiptHash,
+  };
+  return createHash('sha256').update(canonicalJson(body)).digest('hex');
+}
+
+export function sealReceipt(receipt: UnsignedReceipt): Receipt {
+  return { ...receipt, receiptHash: computeReceiptHash(receipt) };
+}
+
+/**
+ * Recomputes every hash and link in seq order and names the first receipt that does not
+ * hold: a changed field (hash mismatch), a broken link, or a gap in the sequence.
+ */
+export function verifyReceiptChain(itemId: string, receipts: readonly Receipt[]): ReceiptVerification {
+  let previous: string | null = null;
+  for (let i = 0; i < receipts.length; i++) {
+    const r = receipts[i]!;
+    const broken = (reason: string): ReceiptVerification => ({
+      itemId,
+      valid: false,
+      count: receipts.length,
+      firstBrokenSeq: r.seq,
+      reason,
+    });
+    if (r.seq !== i + 1) return broken(`expected seq ${i + 1}, found ${r.seq}`);
+    if (r.itemId !== itemId) return broken(`receipt belongs to item ${r.itemId}`);
+    if (r.previousReceiptHash !== previous) return broken('previousReceiptHash does not match the receipt before it');
+    const { receiptHash, ...unsigned } = r;
+    const expected = computeReceiptHash(unsigned);
+    if (receiptHash !== expected) return broken('receiptHash does not match the receipt contents');
+    previous = receiptHash;
+  }
+  return { itemId, valid: true, count: receipts.length, firstBrokenSeq: null, reason: null };
+}

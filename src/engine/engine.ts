@@ -1,0 +1,184 @@
+/**
+ * @module engine
+ * The rules of Conveyor over any Store: every public operation validates its input,
+ * runs in one write transaction, and announces its effects in-process after commit.
+ * The facade (`client/conveyor.ts`) and the worker runtime both talk to this class.
+ */
+import { ClosedError, ConveyorError, NotFoundError } from '../core/errors.js';
+import { verifyReceiptChain } from '../core/receipts.js';
+import type { JsonValue, Receipt, ReceiptVerification } from '../core/types.js';
+import type { ExecutorRecord, ItemRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { enqueuePlanned, planItem } from './enqueue.js';
+import { getHeldItem } from './holder.js';
+import * as exec from './execution.js';
+import { claim, heartbeat, reap, release, type ClaimRequest, type HeldLease } from './leases.js';
+import { Notifier } from './notifier.js';
+import { completeItem, failItem } from './settle.js';
+import { newEffects, type EngineSettings, type TxContext } from './tx-context.js';
+import { enqueueSchema, parseInput, type ParsedEnqueue } from './validation.js';
+
+export interface EngineOptions extends EngineSettings {
+  /** How often to look for other processes' commits while someone waits for work/events. */
+  changePollMs: number;
+}
+
+/** One outcome for the worker's batched settle. */
+export type Settlement =
+  | { kind: 'complete'; itemId: string; token: number; output: JsonValue; usage?: Record<string, number> }
+  | { kind: 'fail'; itemId: string; token: number; error: ConveyorError | { code: string; message: string }; retryable: boolean; retryAfterMs?: number };
+
+export class Engine {
+  readonly notifier: Notifier;
+  private closed = false;
+
+  constructor(
+    readonly store: Store,
+    readonly settings: EngineOptions,
+  ) {
+    this.notifier = new Notifier(store, settings.changePollMs);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Runs `fn` in one transaction, then tells in-process listeners what it changed. */
+  async write<T>(fn: (c: TxContext) => Promise<T>): Promise<T> {
+    if (this.closed) throw new ClosedError();
+    const effects = newEffects();
+    const result = await this.store.write((tx) =>
+      fn({ tx, now: this.settings.clock.now(), effects, settings: this.settings }),
+    );
+    this.notifier.publish(effects);
+    return result;
+  }
+
+  parseEnqueue(input: unknown, prefix = ''): ParsedEnqueue {
+    return parseInput(enqueueSchema, input, prefix);
+  }
+
+  enqueue(inputs: ParsedEnqueue[]): Promise<ItemRecord[]> {
+    const planned = inputs.map((input, i) => planItem(input, i, this.settings.defaultTenant));
+    return this.write((c) => enqueuePlanned(c, planned));
+  }
+
+  registerExecutor(e: Omit<ExecutorRecord, 'registeredAt' | 'lastSeenAt'>): Promise<ExecutorRecord> {
+    return this.write(async (c) => {
+      const existing = await c.tx.getExecutor(e.id);
+      const record: ExecutorRecord = { ...e, registeredAt: existing?.registeredAt ?? c.now, lastSeenAt: c.now };
+      await c.tx.upsertExecutor(record);
+      return record;
+    });
+  }
+
+  assign(itemId: string, executorId: string): Promise<Receipt> {
+    return this.write(async (c) => (await exec.assign(c, itemId, executorId)).receipt);
+  }
+
+  start(itemId: string, executorId: string): Promise<Receipt> {
+    return this.write(async (c) => (await exec.start(c, itemId, executorId)).receipt);
+  }
+
+  progress(itemId: string, executorId: string, percent: number, message?: string, leaseToken?: number): Promise<Receipt> {
+    return this.write(async (c) => (await exec.progress(c, itemId, executorId, percent, message, leaseToken)).receipt);
+  }
+
+  complete(itemId: string, executorId: string, args: exec.CompleteArgs): Promise<Receipt> {
+    return this.write(async (c) => (await exec.complete(c, itemId, executorId, args)).receipt);
+  }
+
+  fail(itemId: string, executorId: string, args: exec.FailArgs): Promise<Receipt> {
+    return this.write(async (c) => (await exec.fail(c, itemId, executorId, args)).receipt);
+  }
+
+  cancel(itemId: string, actor: string | null, reason: string): Promise<Receipt> {
+    return this.write(async (c) => (await exec.cancel(c, itemId, actor, reason)).receipt);
+  }
+
+  /** Records budget use; throws BUDGET_EXCEEDED (after failing the item) when over. */
+  async consume(itemId: string, executorId: string, key: string, n: number, leaseToken?: number): Promise<Record<string, number>> {
+    const result = await this.write((c) => exec.consume(c, itemId, executorId, key, n, leaseToken));
+    if (result.failed) throw result.failed;
+    return result.usage;
+  }
+
+  log(itemId: string, message: string): Promise<void> {
+    return this.write((c) => exec.appendLog(c, itemId, message));
+  }
+
+  claim(req: ClaimRequest): Promise<ItemRecord[]> {
+    return this.write((c) => claim(c, req));
+  }
+
+  heartbeat(executorId: string, leases: HeldLease[], leaseMs: number): Promise<string[]> {
+    return this.write((c) => heartbeat(c, executorId, leases, leaseMs));
+  }
+
+  release(executorId: string, leases: HeldLease[]): Promise<number> {
+    return this.write((c) => release(c, executorId, leases));
+  }
+
+  /** Returns expired leases and past-deadline items; returns how many it handled. */
+  reapExpired(limit = 500): Promise<number> {
+    return this.write((c) => reap(c, limit));
+  }
+
+  /**
+   * Settles many executions in one transaction (the worker's completions). An entry whose
+   * lease is gone is skipped without touching the item; the result says which.
+   */
+  settleMany(entries: Settlement[], executorId: string): Promise<Array<{ ok: true } | { ok: false; error: unknown }>> {
+    return this.write(async (c) => {
+      const out: Array<{ ok: true } | { ok: false; error: unknown }> = [];
+      for (const s of entries) {
+        try {
+          const item = await getHeldItem(c, s.itemId, executorId, s.token);
+          if (item.status !== 'running') {
+            out.push({ ok: false, error: new NotFoundError('running work item', s.itemId) });
+            continue;
+          }
+          if (s.kind === 'complete') await completeItem(c, item, s.output, s.usage);
+          else
+            await failItem(c, item, {
+              error: { code: s.error.code, message: s.error.message },
+              retryable: s.retryable,
+              retryAfterMs: s.retryAfterMs,
+            });
+          out.push({ ok: true });
+        } catch (error) {
+          // Our own checks (lease lost, illegal transition) throw before anything is written
+          // for this entry, so the others may commit. Anything else aborts the whole batch.
+          if (!(error instanceof ConveyorError)) throw error;
+          out.push({ ok: false, error });
+        }
+      }
+      return out;
+    });
+  }
+
+  async verify(itemId: string): Promise<ReceiptVerification> {
+    const item = await this.store.getItem(itemId);
+    if (!item) throw new NotFoundError('work item', itemId, 'itemId');
+    const receipts = await this.store.receipts(itemId);
+    const result = verifyReceiptChain(itemId, receipts);
+    if (!result.valid) return result;
+    // The chain holds; it must also end where the item says it does (no receipt cut off).
+    const last = receipts.at(-1);
+    if (receipts.length !== item.receiptSeq || (last?.receiptHash ?? null) !== item.receiptHash) {
+      return {
+        itemId,
+        valid: false,
+        count: receipts.length,
+        firstBrokenSeq: Math.min(receipts.length + 1, item.receiptSeq),
+        reason: `the item's chain head is receipt ${item.receiptSeq}, the stored chain ends at ${receipts.length}`,
+      };
+    }
+    return result;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.notifier.close();
+  }
+}

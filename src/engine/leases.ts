@@ -1,0 +1,90 @@
+/**
+ * @module leases
+ * The pull side: claiming items under a lease, renewing leases, handing items back on
+ * shutdown, and the reaper that returns items whose holder went quiet or ran past its
+ * deadline.
+ */
+import type { ClaimSpec } from '../store/store.js';
+import type { ItemRecord } from '../store/records.js';
+import { startPatch } from './execution.js';
+import { failItem } from './settle.js';
+import { applyTransition, errorOf } from './transition.js';
+import type { TxContext } from './tx-context.js';
+
+export interface ClaimRequest extends Omit<ClaimSpec, 'now'> {
+  executorId: string;
+  leaseMs: number;
+}
+
+/** queued → running for up to `limit` items, one `started` receipt each (the one-step claim). */
+export async function claim(c: TxContext, req: ClaimRequest): Promise<ItemRecord[]> {
+  const candidates = await c.tx.claimCandidates({ ...req, now: c.now });
+  const claimed: ItemRecord[] = [];
+  for (const item of candidates) {
+    const { item: running } = await applyTransition(c, item, {
+      to: 'running',
+      receipt: 'started',
+      ...startPatch(c, item, req.executorId, true, req.leaseMs),
+    });
+    claimed.push(running);
+  }
+  await c.tx.touchExecutor(req.executorId, c.now);
+  return claimed;
+}
+
+export interface HeldLease {
+  id: string;
+  token: number;
+}
+
+/** Renews the listed leases; returns the ids the executor no longer holds. */
+export async function heartbeat(c: TxContext, executorId: string, leases: HeldLease[], leaseMs: number): Promise<string[]> {
+  const renewed = new Set(await c.tx.renewLeases(executorId, leases, c.now + leaseMs));
+  await c.tx.touchExecutor(executorId, c.now);
+  return leases.filter((l) => !renewed.has(l.id)).map((l) => l.id);
+}
+
+/** Hands still-held items back to the queue at once, without spending a retry. */
+export async function release(c: TxContext, executorId: string, leases: HeldLease[]): Promise<number> {
+  let released = 0;
+  for (const l of leases) {
+    const item = await c.tx.getItem(l.id);
+    if (!item || item.executorId !== executorId || item.leaseToken !== l.token) continue;
+    if (item.status !== 'running' && item.status !== 'assigned') continue;
+    await applyTransition(c, item, {
+      to: 'queued',
+      receipt: 'released',
+      actor: executorId,
+      patch: { executorId: null, runAt: c.now, deadlineAt: null },
+      lease: { leaseExpiresAt: null },
+    });
+    released++;
+  }
+  return released;
+}
+
+/**
+ * Returns items with an expired lease (`lease_expired`, an attempt spent; retried at once
+ * or failed) and fails running items past their deadline (`TIMEOUT`, retried with backoff).
+ */
+export async function reap(c: TxContext, limit: number): Promise<number> {
+  const expired = await c.tx.expiredItems(c.now, limit);
+  for (const item of expired) {
+    c.effects.revoked.push(item.id);
+    if (item.status === 'running' && item.deadlineAt !== null && item.deadlineAt < c.now) {
+      await failItem(c, item, {
+        error: errorOf('TIMEOUT', `ran longer than maxDurationMs ${item.maxDurationMs}`),
+        retryable: true,
+      });
+      continue;
+    }
+    await failItem(c, item, {
+      error: errorOf('LEASE_EXPIRED', `lease of ${item.executorId ?? 'unknown executor'} expired`),
+      retryable: true,
+      receipt: 'lease_expired',
+      immediate: true,
+      countAttempt: item.status === 'assigned',
+    });
+  }
+  return expired.length;
+}

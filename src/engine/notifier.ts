@@ -1,0 +1,76 @@
+/**
+ * @module notifier
+ * In-process wake-ups. After a transaction commits, the engine says what changed here, so
+ * an idle worker claims within the same tick and a subscriber reads the log at once — no
+ * polling on the hot path. Writes by other processes sharing the store are noticed by a
+ * cheap change counter (SQLite's data_version), polled only while someone listens.
+ */
+import { EventEmitter } from 'node:events';
+import type { Store } from '../store/store.js';
+import type { Effects } from './tx-context.js';
+
+export interface NotifierEvents {
+  /** New events are in the log. */
+  appended: [];
+  /** Items may have become claimable. */
+  work: [];
+  /** These items' holders must stop (cancelled, expired, timed out, over budget). */
+  revoked: [itemIds: string[]];
+}
+
+export class Notifier extends EventEmitter<NotifierEvents> {
+  private watchers = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private lastCounter: number | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly pollMs: number,
+  ) {
+    super();
+    this.setMaxListeners(0);
+  }
+
+  publish(effects: Effects): void {
+    if (effects.revoked.length > 0) this.emit('revoked', effects.revoked);
+    if (effects.work) this.emit('work');
+    if (effects.appended) this.emit('appended');
+  }
+
+  /** Starts watching for other processes' commits; returns the matching stop function. */
+  watch(): () => void {
+    if (this.watchers++ === 0) {
+      this.timer = setInterval(() => void this.poll(), this.pollMs);
+      this.timer.unref();
+    }
+    let stopped = false;
+    return () => {
+      if (stopped) return;
+      stopped = true;
+      if (--this.watchers === 0 && this.timer) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+      }
+    };
+  }
+
+  private async poll(): Promise<void> {
+    let counter: number;
+    try {
+      counter = await this.store.changeCounter();
+    } catch {
+      return; // closed or briefly unavailable; the next tick tries again
+    }
+    if (this.lastCounter !== undefined && counter !== this.lastCounter) {
+      this.emit('work');
+      this.emit('appended');
+    }
+    this.lastCounter = counter;
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.removeAllListeners();
+  }
+}

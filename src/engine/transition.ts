@@ -1,0 +1,133 @@
+/**
+ * @module transition
+ * The one way an item's status changes: check the state machine, seal the receipt onto
+ * the item's chain, patch the row, append the event — all in the caller's transaction.
+ * The row patch and the event carry the same `patch`, which is what lets replay rebuild
+ * the stored state from the log alone.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ItemError } from '../core/errors.js';
+import { assertTransition, type ItemStatus, type ReceiptStatus } from '../core/item-state.js';
+import { sealReceipt } from '../core/receipts.js';
+import type { Receipt } from '../core/types.js';
+import type { ItemPatch, ItemRecord, LeasePatch } from '../store/records.js';
+import type { TxContext } from './tx-context.js';
+
+export interface TransitionSpec {
+  to: ItemStatus;
+  receipt: ReceiptStatus;
+  patch?: ItemPatch;
+  lease?: LeasePatch;
+  /** Who the receipt names; defaults to the item's executor after the patch. */
+  actor?: string | null;
+}
+
+export interface TransitionResult {
+  item: ItemRecord;
+  receipt: Receipt;
+}
+
+const RECEIPTS_WITH_ERROR: ReadonlySet<ReceiptStatus> = new Set([
+  'failed',
+  'retried',
+  'lease_expired',
+  'cancelled',
+  'skipped',
+]);
+
+export async function applyTransition(
+  c: TxContext,
+  item: ItemRecord | 'new',
+  next: ItemRecord | TransitionSpec,
+): Promise<TransitionResult> {
+  // Enqueue passes the complete new record; every later step passes a spec.
+  if (item === 'new') return insertNew(c, next as ItemRecord);
+  const spec = next as TransitionSpec;
+  assertTransition(item.id, item.status, spec.to, spec.receipt);
+  const merged: ItemRecord = { ...item, ...spec.patch, status: spec.to };
+  const receipt = sealReceipt({
+    id: randomUUID(),
+    itemId: item.id,
+    seq: item.receiptSeq + 1,
+    status: spec.receipt,
+    timestamp_iso: new Date(c.now).toISOString(),
+    executorId: spec.actor !== undefined ? spec.actor : merged.executorId,
+    progress: merged.progress,
+    output: spec.receipt === 'completed' ? merged.output : null,
+    error: RECEIPTS_WITH_ERROR.has(spec.receipt) ? merged.error : null,
+    retryCount: merged.retries,
+    previousReceiptHash: item.receiptHash,
+  });
+  const patch: ItemPatch = {
+    ...spec.patch,
+    status: spec.to,
+    receiptSeq: receipt.seq,
+    receiptHash: receipt.receiptHash,
+  };
+  await c.tx.updateItem(item.id, patch, spec.lease);
+  await c.tx.insertReceipt(receipt);
+  await c.tx.appendEvent({
+    type: `item.${spec.receipt}`,
+    at: c.now,
+    tenant: item.tenant,
+    itemId: item.id,
+    workflowId: item.workflowId,
+    data: { from: item.status, to: spec.to, patch },
+  });
+  c.effects.appended = true;
+  if (spec.to === 'queued') c.effects.work = true;
+  const updated: ItemRecord = { ...merged, ...patch, ...spec.lease };
+  return { item: updated, receipt };
+}
+
+async function insertNew(c: TxContext, record: ItemRecord): Promise<TransitionResult> {
+  assertTransition(record.id, 'new', record.status, 'enqueued');
+  const receipt = sealReceipt({
+    id: randomUUID(),
+    itemId: record.id,
+    seq: 1,
+    status: 'enqueued',
+    timestamp_iso: new Date(c.now).toISOString(),
+    executorId: null,
+    progress: record.progress,
+    output: null,
+    error: null,
+    retryCount: 0,
+    previousReceiptHash: null,
+  });
+  const item: ItemRecord = { ...record, receiptSeq: 1, receiptHash: receipt.receiptHash };
+  await c.tx.insertItem(item);
+  await c.tx.insertReceipt(receipt);
+  const { leaseToken: _t, leaseExpiresAt: _e, ...state } = item;
+  await c.tx.appendEvent({
+    type: 'item.enqueued',
+    at: c.now,
+    tenant: item.tenant,
+    itemId: item.id,
+    workflowId: item.workflowId,
+    data: { to: item.status, item: state },
+  });
+  c.effects.appended = true;
+  if (item.status === 'queued') c.effects.work = true;
+  return { item, receipt };
+}
+
+/**
+ * A change that is not a transition (budget usage): patch and event, no receipt, so the
+ * log still explains every stored field.
+ */
+export async function applyStateChange(c: TxContext, item: ItemRecord, type: string, patch: ItemPatch): Promise<ItemRecord> {
+  await c.tx.updateItem(item.id, patch);
+  await c.tx.appendEvent({
+    type,
+    at: c.now,
+    tenant: item.tenant,
+    itemId: item.id,
+    workflowId: item.workflowId,
+    data: { from: item.status, to: item.status, patch },
+  });
+  c.effects.appended = true;
+  return { ...item, ...patch };
+}
+
+export const errorOf = (code: string, message: string): ItemError => ({ code, message });

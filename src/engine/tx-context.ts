@@ -1,0 +1,32 @@
+/**
+ * @module tx-context
+ * What engine code gets inside one write transaction: the store handle, one "now" for
+ * every timestamp it writes, and the effects to announce in-process once it commits.
+ */
+import type { Clock } from '../core/clock.js';
+import type { WriteTx } from '../store/store.js';
+
+export interface Effects {
+  /** Events were appended (subscribers should read the log). */
+  appended: boolean;
+  /** Some item became queued (idle workers should try to claim). */
+  work: boolean;
+  /** Items whose current holder must stop: cancelled, lease expired, timed out, over budget. */
+  revoked: string[];
+}
+
+export interface EngineSettings {
+  clock: Clock;
+  leaseMs: number;
+  random: () => number;
+  defaultTenant: string;
+}
+
+export interface TxContext {
+  tx: WriteTx;
+  now: number;
+  effects: Effects;
+  settings: EngineSettings;
+}
+
+export const newEffects = (): Effects => ({ appended: false, work: false, revoked: [] });

@@ -1,0 +1,61 @@
+/**
+ * @module sqlite-events
+ * The append-only event log: written in the same transaction as the change it records,
+ * read in seq order by subscribers and by replay.
+ */
+import type Database from 'better-sqlite3';
+import type { EventRecord } from '../records.js';
+import type { EventFilter, EventReads, StoreWrites } from '../store.js';
+
+interface EventRow {
+  seq: number;
+  type: string;
+  at: number;
+  tenant: string;
+  item_id: string | null;
+  workflow_id: string | null;
+  data: string;
+}
+
+const toEvent = (r: EventRow): EventRecord => ({
+  seq: r.seq,
+  type: r.type,
+  at: r.at,
+  tenant: r.tenant,
+  itemId: r.item_id,
+  workflowId: r.workflow_id,
+  data: JSON.parse(r.data) as Record<string, unknown>,
+});
+
+export function createSqliteEvents(db: Database.Database): EventReads & Pick<StoreWrites, 'appendEvent'> {
+  const insert = db.prepare(
+    'INSERT INTO events (type, at, tenant, item_id, workflow_id, data) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  const head = db.prepare<[], { s: number | null }>('SELECT max(seq) AS s FROM events');
+  const items = db.prepare<[number, number], EventRow>(
+    'SELECT * FROM events WHERE seq > ? AND item_id IS NOT NULL ORDER BY seq LIMIT ?',
+  );
+  const filtered = new Map<string, Database.Statement<Record<string, unknown>, EventRow>>();
+
+  return {
+    appendEvent(e) {
+      const info = insert.run(e.type, e.at, e.tenant, e.itemId, e.workflowId, JSON.stringify(e.data));
+      return Number(info.lastInsertRowid);
+    },
+    headSeq: () => head.get()?.s ?? 0,
+    itemEvents: (afterSeq, limit) => items.all(afterSeq, limit).map(toEvent),
+    eventsAfter(afterSeq: number, filter: EventFilter, limit: number) {
+      const where = ['seq > @after'];
+      if (filter.itemId !== undefined) where.push('item_id = @itemId');
+      if (filter.workflowId !== undefined) where.push('workflow_id = @workflowId');
+      if (filter.tenant !== undefined) where.push('tenant = @tenant');
+      const sql = `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`;
+      let stmt = filtered.get(sql);
+      if (!stmt) {
+        stmt = db.prepare<Record<string, unknown>, EventRow>(sql);
+        filtered.set(sql, stmt);
+      }
+      return stmt.all({ after: afterSeq, limit, ...filter }).map(toEvent);
+    },
+  };
+}

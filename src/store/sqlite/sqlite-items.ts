@@ -1,0 +1,203 @@
+/**
+ * @module sqlite-items
+ * Item reads and writes on SQLite: insert, patch, claim candidates, expired leases and the
+ * list/count queries. Statements are prepared once per connection.
+ */
+import type Database from 'better-sqlite3';
+import { ConflictError } from '../../core/errors.js';
+import type { ItemStatus } from '../../core/item-state.js';
+import type { ClaimSpec, ItemFilter, ItemReads, ListPage, StoreWrites } from '../store.js';
+import type { ItemPatch, ItemRecord, LeasePatch } from '../records.js';
+import { PATCH_COLUMNS, toInsertParams, toItemRecord, type ItemRow } from './item-rows.js';
+
+type ItemWrites = Pick<StoreWrites, 'insertItem' | 'updateItem' | 'claimCandidates' | 'expiredItems' | 'renewLeases'>;
+
+/** Builds `WHERE` clauses for list/count filters (named parameters). */
+function filterSql(filter: ItemFilter): { where: string[]; params: Record<string, unknown> } {
+  const where: string[] = [];
+  const params: Record<string, unknown> = {};
+  if (filter.tenant !== undefined) {
+    where.push('tenant = @tenant');
+    params.tenant = filter.tenant;
+  }
+  if (filter.status !== undefined) {
+    const statuses = Array.isArray(filter.status) ? filter.status : [filter.status];
+    where.push('status IN (SELECT value FROM json_each(@statuses))');
+    params.statuses = JSON.stringify(statuses);
+  }
+  if (filter.type !== undefined) {
+    where.push('type = @type');
+    params.type = filter.type;
+  }
+  if (filter.queue !== undefined) {
+    where.push('queue = @queue');
+    params.queue = filter.queue;
+  }
+  if (filter.workflowId !== undefined) {
+    where.push('workflow_id = @workflowId');
+    params.workflowId = filter.workflowId;
+  }
+  if (filter.executorId !== undefined) {
+    where.push('executor_id = @executorId');
+    params.executorId = filter.executorId;
+  }
+  return { where, params };
+}
+
+const CLAIMABLE_WHERE = `
+  status = 'queued'
+  AND (@queues IS NULL OR queue IN (SELECT value FROM json_each(@queues)))
+  AND (@types IS NULL OR type IN (SELECT value FROM json_each(@types)))
+  AND (required_caps = '[]' OR NOT EXISTS (
+        SELECT 1 FROM json_each(items.required_caps) AS rc
+        WHERE rc.value NOT IN (SELECT value FROM json_each(@caps))))`;
+
+export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites {
+  const cols = Object.keys(toInsertParams({} as never)).filter((c) => c !== 'seq');
+  const insert = db.prepare(`INSERT INTO items (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`);
+  const insertDep = db.prepare('INSERT OR IGNORE INTO item_deps (item_id, depends_on_id) VALUES (?, ?)');
+  const byId = db.prepare<[string], ItemRow>('SELECT * FROM items WHERE id = ?');
+  const byKey = db.prepare<[string, string], ItemRow>(
+    'SELECT * FROM items WHERE tenant = ? AND idempotency_key = ?',
+  );
+  const dependents = db.prepare<[string], { item_id: string }>(
+    `SELECT d.item_id FROM item_deps d JOIN items i ON i.id = d.item_id
+      WHERE d.depends_on_id = ? AND i.status = 'pending' ORDER BY i.seq`,
+  );
+  const unfinished = db.prepare<[string], { n: number }>(
+    `SELECT count(*) AS n FROM item_deps d JOIN items p ON p.id = d.depends_on_id
+      WHERE d.item_id = ? AND p.status <> 'completed'`,
+  );
+  const activeForExecutor = db.prepare<[string], { n: number }>(
+    `SELECT count(*) AS n FROM items WHERE executor_id = ? AND status IN ('assigned', 'running')`,
+  );
+  // Purpose: the next items a worker may take, in claim order.
+  // Params: @queues/@types (JSON arrays or NULL for any), @caps (JSON array), @now, @limit.
+  const claim = db.prepare<Record<string, unknown>, ItemRow>(
+    `SELECT * FROM items WHERE ${CLAIMABLE_WHERE} AND run_at <= @now
+      ORDER BY priority DESC, run_at ASC, seq ASC LIMIT @limit`,
+  );
+  // Purpose: when the earliest not-yet-due item becomes due, so an idle worker can sleep until then.
+  const nextRun = db.prepare<Record<string, unknown>, { t: number | null }>(
+    `SELECT min(run_at) AS t FROM items WHERE ${CLAIMABLE_WHERE}`,
+  );
+  // Purpose: leased items whose lease ran out or running items past their deadline.
+  const expired = db.prepare<{ now: number; limit: number }, ItemRow>(
+    `SELECT * FROM items WHERE status IN ('assigned', 'running') AND lease_expires_at < @now
+     UNION
+     SELECT * FROM items WHERE status = 'running' AND deadline_at IS NOT NULL AND deadline_at < @now
+     LIMIT @limit`,
+  );
+  const renew = db.prepare<{ id: string; token: number; executor: string; expires: number }>(
+    `UPDATE items SET lease_expires_at = @expires
+      WHERE id = @id AND lease_token = @token AND executor_id = @executor AND status IN ('assigned', 'running')`,
+  );
+  const updates = new Map<string, Database.Statement>();
+
+  const claimParams = (spec: Omit<ClaimSpec, 'now' | 'limit'>) => ({
+    queues: spec.queues ? JSON.stringify(spec.queues) : null,
+    types: spec.types ? JSON.stringify(spec.types) : null,
+    caps: JSON.stringify(spec.capabilities),
+  });
+
+  return {
+    getItem(id) {
+      const row = byId.get(id);
+      return row ? toItemRecord(row) : undefined;
+    },
+    getItems(ids) {
+      if (ids.length === 0) return [];
+      const rows = db
+        .prepare<[string], ItemRow>('SELECT * FROM items WHERE id IN (SELECT value FROM json_each(?))')
+        .all(JSON.stringify(ids));
+      return rows.map(toItemRecord);
+    },
+    findByIdempotencyKey(tenant, key) {
+      const row = byKey.get(tenant, key);
+      return row ? toItemRecord(row) : undefined;
+    },
+    listItems(filter: ItemFilter, page: ListPage) {
+      const { where, params } = filterSql(filter);
+      if (page.beforeSeq !== undefined) {
+        where.push('seq < @beforeSeq');
+        params.beforeSeq = page.beforeSeq;
+      }
+      params.limit = page.limit;
+      const sql = `SELECT * FROM items ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq DESC LIMIT @limit`;
+      const rows = db.prepare<Record<string, unknown>, ItemRow>(sql).all(params);
+      const last = rows.at(-1);
+      return { items: rows.map(toItemRecord), lastSeq: rows.length === page.limit && last ? last.seq : null };
+    },
+    countByStatus(filter) {
+      const { where, params } = filterSql(filter);
+      const sql = `SELECT status, count(*) AS n FROM items ${where.length ? 'WHERE ' + where.join(' AND ') : ''} GROUP BY status`;
+      const rows = db.prepare<Record<string, unknown>, { status: ItemStatus; n: number }>(sql).all(params);
+      return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    },
+    queuedItems(filter, limit) {
+      const { where, params } = filterSql({ ...filter, status: 'queued' });
+      params.limit = limit;
+      const sql = `SELECT * FROM items WHERE ${where.join(' AND ')} ORDER BY priority DESC, run_at ASC, seq ASC LIMIT @limit`;
+      return db.prepare<Record<string, unknown>, ItemRow>(sql).all(params).map(toItemRecord);
+    },
+    pendingDependents(id) {
+      return dependents.all(id).map((r) => r.item_id);
+    },
+    unfinishedDependencies(id) {
+      return unfinished.get(id)?.n ?? 0;
+    },
+    activeCountForExecutor(executorId) {
+      return activeForExecutor.get(executorId)?.n ?? 0;
+    },
+    nextRunAt(spec) {
+      return nextRun.get(claimParams(spec))?.t ?? null;
+    },
+
+    insertItem(item: ItemRecord) {
+      try {
+        insert.run(toInsertParams(item));
+      } catch (e) {
+        if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+          throw new ConflictError(`work item id ${JSON.stringify(item.id)} is taken`, { field: 'id', id: item.id });
+        }
+        throw e;
+      }
+      for (const dep of item.dependencies) insertDep.run(item.id, dep);
+    },
+    updateItem(id: string, patch: ItemPatch, lease?: LeasePatch) {
+      const keys = Object.keys(patch) as (keyof ItemPatch)[];
+      const leaseKeys = lease ? (Object.keys(lease) as (keyof LeasePatch)[]) : [];
+      const signature = keys.join(',') + '|' + leaseKeys.join(',');
+      let stmt = updates.get(signature);
+      if (!stmt) {
+        const sets = keys.map((k) => `${PATCH_COLUMNS[k].column} = @${k}`);
+        if (lease && 'leaseToken' in lease) sets.push('lease_token = @leaseToken');
+        if (lease) sets.push('lease_expires_at = @leaseExpiresAt');
+        stmt = db.prepare(`UPDATE items SET ${sets.join(', ')} WHERE id = @id`);
+        updates.set(signature, stmt);
+      }
+      const params: Record<string, unknown> = { id };
+      for (const k of keys) params[k] = PATCH_COLUMNS[k].encode(patch[k]);
+      if (lease) {
+        if (lease.leaseToken !== undefined) params.leaseToken = lease.leaseToken;
+        params.leaseExpiresAt = lease.leaseExpiresAt;
+      }
+      stmt.run(params);
+    },
+    claimCandidates(spec) {
+      return claim.all({ ...claimParams(spec), now: spec.now, limit: spec.limit }).map(toItemRecord);
+    },
+    expiredItems(now, limit) {
+      return expired.all({ now, limit }).map(toItemRecord);
+    },
+    renewLeases(executorId, leases, expiresAt) {
+      const renewed: string[] = [];
+      for (const l of leases) {
+        if (renew.run({ id: l.id, token: l.token, executor: executorId, expires: expiresAt }).changes > 0) {
+          renewed.push(l.id);
+        }
+      }
+      return renewed;
+    },
+  };
+}

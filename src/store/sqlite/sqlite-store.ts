@@ -1,0 +1,120 @@
+/**
+ * @module sqlite-store
+ * The embedded backend: one better-sqlite3 connection per Store, WAL journal, a busy
+ * timeout so several processes can share a file, `BEGIN IMMEDIATE` for every write so a
+ * transaction never has to upgrade its lock half way (the classic SQLITE_BUSY deadlock).
+ */
+import Database from 'better-sqlite3';
+import { ClosedError } from '../../core/errors.js';
+import type { Store, StoreReads, WriteTx } from '../store.js';
+import { migrateSqlite } from './migrate.js';
+import { createSqliteEvents } from './sqlite-events.js';
+import { createSqliteExecutors } from './sqlite-executors.js';
+import { createSqliteItems } from './sqlite-items.js';
+import { createSqliteLogs } from './sqlite-logs.js';
+import { createSqliteReceipts } from './sqlite-receipts.js';
+import { TxLock } from './tx-lock.js';
+
+export interface SqliteStoreOptions {
+  /** File path or ':memory:'. */
+  filename: string;
+  /**
+   * 'normal' (default): WAL with synchronous=NORMAL — a committed transaction survives a
+   * process crash; the last ones may be lost if the machine loses power.
+   * 'full': synchronous=FULL — an fsync per commit, survives power loss, slower.
+   */
+  durability?: 'normal' | 'full' | undefined;
+  /** How long a write waits for another process's write lock (ms). Default 10000. */
+  busyTimeoutMs?: number | undefined;
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly db: Database.Database;
+  private readonly lock = new TxLock();
+  private readonly tx: WriteTx;
+  private readonly reads: StoreReads;
+  private closed = false;
+  private readonly begin: Database.Statement;
+  private readonly commit: Database.Statement;
+  private readonly rollback: Database.Statement;
+
+  constructor(options: SqliteStoreOptions) {
+    this.db = new Database(options.filename);
+    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
+    if (options.filename !== ':memory:') this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
+    migrateSqlite(this.db);
+    this.tx = {
+      ...createSqliteItems(this.db),
+      ...createSqliteReceipts(this.db),
+      ...createSqliteEvents(this.db),
+      ...createSqliteExecutors(this.db),
+      ...createSqliteLogs(this.db),
+    };
+    this.reads = this.guardReads(this.tx);
+    this.begin = this.db.prepare('BEGIN IMMEDIATE');
+    this.commit = this.db.prepare('COMMIT');
+    this.rollback = this.db.prepare('ROLLBACK');
+  }
+
+  async write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+    if (this.closed) throw new ClosedError('store');
+    return this.lock.run(async () => {
+      this.begin.run();
+      try {
+        const result = await fn(this.tx);
+        this.commit.run();
+        return result;
+      } catch (e) {
+        if (this.db.inTransaction) this.rollback.run();
+        throw e;
+      }
+    });
+  }
+
+  changeCounter(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.lock.run(() => Promise.resolve());
+    this.db.close();
+  }
+
+  /**
+   * Reads outside a transaction must not see another caller's uncommitted writes on this
+   * connection: when a transaction is open they wait for it; otherwise they run at once.
+   */
+  private guardReads(ops: StoreReads): StoreReads {
+    const guarded: Record<string, unknown> = {};
+    for (const [name, fn] of Object.entries(ops) as [string, (...args: unknown[]) => unknown][]) {
+      guarded[name] = (...args: unknown[]) => {
+        if (this.closed) throw new ClosedError('store');
+        return this.lock.busy ? this.lock.run(() => Promise.resolve(fn(...args))) : fn(...args);
+      };
+    }
+    return guarded as unknown as StoreReads;
+  }
+
+  // StoreReads, delegated through the guard.
+  getItem: StoreReads['getItem'] = (...a) => this.reads.getItem(...a);
+  getItems: StoreReads['getItems'] = (...a) => this.reads.getItems(...a);
+  findByIdempotencyKey: StoreReads['findByIdempotencyKey'] = (...a) => this.reads.findByIdempotencyKey(...a);
+  listItems: StoreReads['listItems'] = (...a) => this.reads.listItems(...a);
+  countByStatus: StoreReads['countByStatus'] = (...a) => this.reads.countByStatus(...a);
+  queuedItems: StoreReads['queuedItems'] = (...a) => this.reads.queuedItems(...a);
+  pendingDependents: StoreReads['pendingDependents'] = (...a) => this.reads.pendingDependents(...a);
+  unfinishedDependencies: StoreReads['unfinishedDependencies'] = (...a) => this.reads.unfinishedDependencies(...a);
+  activeCountForExecutor: StoreReads['activeCountForExecutor'] = (...a) => this.reads.activeCountForExecutor(...a);
+  nextRunAt: StoreReads['nextRunAt'] = (...a) => this.reads.nextRunAt(...a);
+  receipts: StoreReads['receipts'] = (...a) => this.reads.receipts(...a);
+  eventsAfter: StoreReads['eventsAfter'] = (...a) => this.reads.eventsAfter(...a);
+  itemEvents: StoreReads['itemEvents'] = (...a) => this.reads.itemEvents(...a);
+  headSeq: StoreReads['headSeq'] = (...a) => this.reads.headSeq(...a);
+  getExecutor: StoreReads['getExecutor'] = (...a) => this.reads.getExecutor(...a);
+  listExecutors: StoreReads['listExecutors'] = (...a) => this.reads.listExecutors(...a);
+  logs: StoreReads['logs'] = (...a) => this.reads.logs(...a);
+}

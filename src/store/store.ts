@@ -1,0 +1,137 @@
+/**
+ * @module store
+ * The storage contract every backend implements. The engine holds all the rules (the
+ * state machine, retries, dependencies, receipts); a backend stores rows, runs one write
+ * transaction at a time per connection and answers the queries below. Methods return
+ * `Awaitable` so a synchronous backend (better-sqlite3) pays no promise per call while a
+ * networked one (PostgreSQL) can be async; callers always `await`.
+ */
+import type { ItemStatus } from '../core/item-state.js';
+import type { Receipt } from '../core/types.js';
+import type {
+  EventRecord,
+  ExecutorRecord,
+  ItemPatch,
+  ItemRecord,
+  LeasePatch,
+  LogRecord,
+  NewEvent,
+} from './records.js';
+
+export type Awaitable<T> = T | Promise<T>;
+
+export interface ItemFilter {
+  tenant?: string | undefined;
+  status?: ItemStatus | ItemStatus[] | undefined;
+  type?: string | undefined;
+  queue?: string | undefined;
+  workflowId?: string | undefined;
+  executorId?: string | undefined;
+}
+
+export interface ListPage {
+  /** Return items with `seq` below this (newest first), from a previous page's cursor. */
+  beforeSeq?: number;
+  limit: number;
+}
+
+/** What a pull worker may take: the types it has handlers for and the capabilities it has. */
+export interface ClaimSpec {
+  types: readonly string[] | null;
+  queues: readonly string[] | null;
+  capabilities: readonly string[];
+  now: number;
+  limit: number;
+}
+
+export interface EventFilter {
+  itemId?: string | undefined;
+  workflowId?: string | undefined;
+  tenant?: string | undefined;
+}
+
+/** Reads about items. Outside a transaction they see committed data only. */
+export interface ItemReads {
+  /** The item, or undefined. Inside a write transaction the row is locked for it (PostgreSQL). */
+  getItem(id: string): Awaitable<ItemRecord | undefined>;
+  /** Items by id, in no particular order; unknown ids are left out. */
+  getItems(ids: readonly string[]): Awaitable<ItemRecord[]>;
+  findByIdempotencyKey(tenant: string, key: string): Awaitable<ItemRecord | undefined>;
+  /** Newest first, with the seq of the last row for the next page. */
+  listItems(filter: ItemFilter, page: ListPage): Awaitable<{ items: ItemRecord[]; lastSeq: number | null }>;
+  countByStatus(filter: ItemFilter): Awaitable<Partial<Record<ItemStatus, number>>>;
+  /** Queued items in claim order: priority high→low, then runAt, then enqueue order. */
+  queuedItems(filter: ItemFilter, limit: number): Awaitable<ItemRecord[]>;
+  /** Ids of items that list `id` among their dependencies and are still `pending`. */
+  pendingDependents(id: string): Awaitable<string[]>;
+  /** How many of the item's dependencies have not completed. */
+  unfinishedDependencies(id: string): Awaitable<number>;
+  /** Items holding an executor's lease (assigned or running). */
+  activeCountForExecutor(executorId: string): Awaitable<number>;
+  /** The earliest runAt among queued items a claim with `spec` could take later; null if none. */
+  nextRunAt(spec: Omit<ClaimSpec, 'now' | 'limit'>): Awaitable<number | null>;
+}
+
+export interface ReceiptReads {
+  receipts(itemId: string): Awaitable<Receipt[]>;
+}
+
+export interface EventReads {
+  /** Events with seq > afterSeq matching the filter, in seq order. */
+  eventsAfter(afterSeq: number, filter: EventFilter, limit: number): Awaitable<EventRecord[]>;
+  /** All events of items (for replay), in seq order, from afterSeq. */
+  itemEvents(afterSeq: number, limit: number): Awaitable<EventRecord[]>;
+  /** The highest seq written so far (0 when empty). */
+  headSeq(): Awaitable<number>;
+}
+
+export interface ExecutorReads {
+  getExecutor(id: string): Awaitable<ExecutorRecord | undefined>;
+  listExecutors(): Awaitable<ExecutorRecord[]>;
+}
+
+export interface LogReads {
+  logs(itemId: string, limit: number): Awaitable<LogRecord[]>;
+}
+
+export interface StoreReads extends ItemReads, ReceiptReads, EventReads, ExecutorReads, LogReads {}
+
+/** Writes; only available inside `Store.write`. */
+export interface StoreWrites {
+  /** Inserts a new item and its dependency edges. Throws CONFLICT on a taken id. */
+  insertItem(item: ItemRecord): Awaitable<void>;
+  /** Applies a patch (and lease fields) to one item. */
+  updateItem(id: string, patch: ItemPatch, lease?: LeasePatch): Awaitable<void>;
+  /**
+   * Locks and returns up to `spec.limit` claimable items: queued, due, of a listed type and
+   * queue, whose required capabilities the claimer has, in claim order.
+   */
+  claimCandidates(spec: ClaimSpec): Awaitable<ItemRecord[]>;
+  /** Items in `assigned`/`running` whose lease or deadline passed before `now`. */
+  expiredItems(now: number, limit: number): Awaitable<ItemRecord[]>;
+  /** Moves the lease of each listed (id, token) still held by `executorId`; returns the ids renewed. */
+  renewLeases(executorId: string, leases: ReadonlyArray<{ id: string; token: number }>, expiresAt: number): Awaitable<string[]>;
+  insertReceipt(receipt: Receipt): Awaitable<void>;
+  /** Appends to the event log; returns the new seq. */
+  appendEvent(event: NewEvent): Awaitable<number>;
+  appendLog(itemId: string, attempt: number, at: number, message: string): Awaitable<void>;
+  upsertExecutor(executor: ExecutorRecord): Awaitable<void>;
+  touchExecutor(id: string, at: number): Awaitable<void>;
+}
+
+export type WriteTx = StoreReads & StoreWrites;
+
+export interface Store extends StoreReads {
+  readonly kind: 'sqlite' | 'postgres';
+  /**
+   * Runs `fn` in one write transaction (SQLite: BEGIN IMMEDIATE): everything it writes
+   * commits together or not at all. Transactions on one Store run one at a time.
+   */
+  write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T>;
+  /**
+   * A number that changes when any connection (another process included) commits; used
+   * to wake idle workers and subscribers cheaply.
+   */
+  changeCounter(): Awaitable<number>;
+  close(): Promise<void>;
+}
