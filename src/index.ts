@@ -7,7 +7,13 @@ export { Conveyor } from './client/conveyor.js';
 export type { Worker, WorkerOptions } from './worker/worker.js';
 export type { Handler, HandlerContext } from './worker/handler-context.js';
 export type { Subscription, EventListener } from './engine/subscriptions.js';
-export type { EnqueueInput, ListFilter, SubscribeFilter, CompleteInput, FailInput } from './engine/validation.js';
+export type {
+  EnqueueInput,
+  ListFilter,
+  SubscribeFilter,
+  CompleteInput,
+  FailInput,
+} from './engine/validation.js';
 export type {
   WorkItem,
   Receipt,
@@ -21,7 +27,13 @@ export type {
   PriorityName,
 } from './core/types.js';
 export { PRIORITY } from './core/types.js';
-export { ITEM_STATUS, RECEIPT_STATUS, TRANSITIONS, type ItemStatus, type ReceiptStatus } from './core/item-state.js';
+export {
+  ITEM_STATUS,
+  RECEIPT_STATUS,
+  TRANSITIONS,
+  type ItemStatus,
+  type ReceiptStatus,
+} from './core/item-state.js';
 export {
   ConveyorError,
   ValidationError,

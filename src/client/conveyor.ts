@@ -4,6 +4,7 @@
  * exact names, the pull worker, subscriptions and shutdown. Every method validates its
  * arguments before touching the store and returns plain objects.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { ConveyorError, NotFoundError, ValidationError } from '../core/errors.js';
 import { ITEM_STATUSES } from '../core/item-state.js';
@@ -40,7 +41,8 @@ import {
   type SubscribeFilter,
 } from '../engine/validation.js';
 import type { ResourceRegistry } from '../resources/registry.js';
-import { toWorkItem, type ExecutorRecord } from '../store/records.js';
+import { toItemState, toWorkItem, type ExecutorRecord } from '../store/records.js';
+import { rebuildItemStates } from '../engine/replay.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -116,8 +118,13 @@ export class Conveyor {
     this.ids(itemId, executorId);
     const item = await this.engine.store.getItem(itemId);
     if (!item) throw new NotFoundError('work item', itemId, 'itemId');
-    const lost = await this.engine.heartbeat(executorId, [{ id: itemId, token: item.leaseToken }], this.engine.settings.leaseMs);
-    if (lost.length > 0) throw new ConveyorError('LEASE_LOST', `executor ${executorId} does not hold work item ${itemId}`);
+    const lost = await this.engine.heartbeat(
+      executorId,
+      [{ id: itemId, token: item.leaseToken }],
+      this.engine.settings.leaseMs,
+    );
+    if (lost.length > 0)
+      throw new ConveyorError('LEASE_LOST', `executor ${executorId} does not hold work item ${itemId}`);
   }
 
   completeWorkItem(itemId: string, executorId: string, result: CompleteInput = {}): Promise<Receipt> {
@@ -143,7 +150,11 @@ export class Conveyor {
     });
   }
 
-  cancelWorkItem(itemId: string, executorId: string | null = null, options: CancelInput = {}): Promise<Receipt> {
+  cancelWorkItem(
+    itemId: string,
+    executorId: string | null = null,
+    options: CancelInput = {},
+  ): Promise<Receipt> {
     parseArg(nameSchema, itemId, 'itemId');
     if (executorId !== null) parseArg(nameSchema, executorId, 'executorId');
     const o = parseInput(cancelSchema, options);
@@ -168,7 +179,10 @@ export class Conveyor {
   /** Items assigned to or running on an executor, newest first. */
   async getExecutingItems(options: { limit?: number } = {}): Promise<WorkItem[]> {
     const o = parseInput(limitSchema, options);
-    const page = await this.engine.store.listItems({ status: ['assigned', 'running'] }, { limit: o.limit ?? 1000 });
+    const page = await this.engine.store.listItems(
+      { status: ['assigned', 'running'] },
+      { limit: o.limit ?? 1000 },
+    );
     return page.items.map(toWorkItem);
   }
 
@@ -180,11 +194,19 @@ export class Conveyor {
       limit: limit ?? 100,
       ...(cursor === undefined ? {} : { beforeSeq: Number(cursor) }),
     });
-    return { items: page.items.map(toWorkItem), nextCursor: page.lastSeq === null ? null : String(page.lastSeq) };
+    return {
+      items: page.items.map(toWorkItem),
+      nextCursor: page.lastSeq === null ? null : String(page.lastSeq),
+    };
   }
 
-  async getCounts(filter: Pick<ListFilter, 'tenant' | 'type' | 'queue' | 'workflowId'> = {}): Promise<ItemCounts> {
-    const f = parseInput(listSchema.pick({ tenant: true, type: true, queue: true, workflowId: true }), filter);
+  async getCounts(
+    filter: Pick<ListFilter, 'tenant' | 'type' | 'queue' | 'workflowId'> = {},
+  ): Promise<ItemCounts> {
+    const f = parseInput(
+      listSchema.pick({ tenant: true, type: true, queue: true, workflowId: true }),
+      filter,
+    );
     const counts = await this.engine.store.countByStatus(f);
     return Object.fromEntries(ITEM_STATUSES.map((s) => [s, counts[s] ?? 0])) as ItemCounts;
   }
@@ -212,6 +234,34 @@ export class Conveyor {
     return (await this.engine.store.listExecutors()).map(toExecutor);
   }
 
+  /**
+   * Rebuilds every item's state from the event log alone and compares it with the stored
+   * rows: the check behind "the event log is the source of truth". Returns the ids whose
+   * stored state differs from the replayed one (empty when the two agree).
+   */
+  async checkEventLog(): Promise<{ items: number; mismatches: string[] }> {
+    const replayed = await rebuildItemStates(this.engine.store);
+    const mismatches: string[] = [];
+    let beforeSeq: number | undefined;
+    let seen = 0;
+    for (;;) {
+      const page = await this.engine.store.listItems(
+        {},
+        { limit: 1000, ...(beforeSeq === undefined ? {} : { beforeSeq }) },
+      );
+      for (const record of page.items) {
+        seen++;
+        const state = replayed.get(record.id);
+        if (!state || !isDeepStrictEqual(state, toItemState(record))) mismatches.push(record.id);
+        replayed.delete(record.id);
+      }
+      if (page.lastSeq === null) break;
+      beforeSeq = page.lastSeq;
+    }
+    mismatches.push(...replayed.keys());
+    return { items: seen, mismatches };
+  }
+
   /** Returns expired leases and past-deadline items now (workers also do this on a timer). */
   reapExpiredLeases(): Promise<number> {
     return this.engine.reapExpired();
@@ -221,7 +271,9 @@ export class Conveyor {
 
   worker(options: WorkerOptions): Worker {
     if (this.closing) throw new ConveyorError('CLOSED', 'conveyor is closed');
-    const w = new Worker(this.engine, options, this.resources, this.logger, (stopped) => this.workers.delete(stopped));
+    const w = new Worker(this.engine, options, this.resources, this.logger, (stopped) =>
+      this.workers.delete(stopped),
+    );
     this.workers.add(w);
     return w;
   }
@@ -232,7 +284,8 @@ export class Conveyor {
    */
   subscribe(filter: SubscribeFilter, listener: EventListener): Subscription {
     const f = parseInput(subscribeSchema, filter ?? {});
-    if (typeof listener !== 'function') throw new ValidationError([{ field: 'listener', message: 'must be a function' }]);
+    if (typeof listener !== 'function')
+      throw new ValidationError([{ field: 'listener', message: 'must be a function' }]);
     const { afterSeq, ...where } = f;
     const sub = subscribe(this.engine.store, this.engine.notifier, where, afterSeq, listener, (e) =>
       this.logger.error(`subscriber failed: ${String(e)}`),

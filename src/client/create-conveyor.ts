@@ -37,11 +37,21 @@ const optionsSchema = z.strictObject({
   database: z.string().min(1).optional(),
   tenant: nameSchema.optional(),
   logger: z.custom<Logger>((v) => !!v && typeof v === 'object', 'must be a logger object').optional(),
-  leaseMs: z.number().int().min(10).max(24 * 3600 * 1000).optional(),
+  leaseMs: z
+    .number()
+    .int()
+    .min(10)
+    .max(24 * 3600 * 1000)
+    .optional(),
   durability: z.enum(['normal', 'full']).optional(),
   clock: z.custom<Clock>((v) => !!v && typeof (v as Clock).now === 'function', 'must have now()').optional(),
   random: z.custom<() => number>((v) => typeof v === 'function', 'must be a function').optional(),
-  resources: z.record(z.string(), z.custom<ResourceFactory>((v) => typeof v === 'function', 'must be a factory function')).optional(),
+  resources: z
+    .record(
+      z.string(),
+      z.custom<ResourceFactory>((v) => typeof v === 'function', 'must be a factory function'),
+    )
+    .optional(),
   changePollMs: z.number().int().min(1).max(60_000).optional(),
 });
 
@@ -58,7 +68,9 @@ export function createConveyor(options: ConveyorOptions = {}): Promise<Conveyor>
       defaultTenant: o.tenant ?? 'default',
       changePollMs: o.changePollMs ?? 50,
     });
-    return Promise.resolve(new Conveyor(engine, new ResourceRegistry(o.resources), o.logger ?? defaultLogger));
+    return Promise.resolve(
+      new Conveyor(engine, new ResourceRegistry(o.resources), o.logger ?? defaultLogger),
+    );
   } catch (e) {
     if (e instanceof ValidationError) return Promise.reject(e);
     return Promise.reject(e instanceof Error ? e : new Error(String(e)));

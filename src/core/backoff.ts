@@ -19,14 +19,23 @@ export interface BackoffPolicy {
   jitter: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffPolicy = { type: 'exponential', baseMs: 1000, maxMs: 300_000, jitter: 0.5 };
+export const DEFAULT_BACKOFF: BackoffPolicy = {
+  type: 'exponential',
+  baseMs: 1000,
+  maxMs: 300_000,
+  jitter: 0.5,
+};
 
 /**
  * Delay before retry number `retry` (1 for the first retry).
  * exponential: base·2^(retry-1); linear: base·retry; fixed: base; then capped at maxMs
  * and jittered.
  */
-export function backoffDelayMs(policy: BackoffPolicy, retry: number, random: () => number = Math.random): number {
+export function backoffDelayMs(
+  policy: BackoffPolicy,
+  retry: number,
+  random: () => number = Math.random,
+): number {
   const n = Math.max(1, Math.floor(retry));
   let delay: number;
   switch (policy.type) {

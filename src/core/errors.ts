@@ -35,7 +35,11 @@ export class ConveyorError extends Error {
   readonly code: ErrorCode;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ConveyorError';
     this.code = code;
@@ -43,7 +47,9 @@ export class ConveyorError extends Error {
   }
 
   toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
-    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
+    return this.details
+      ? { code: this.code, message: this.message, details: this.details }
+      : { code: this.code, message: this.message };
   }
 }
 
@@ -68,7 +74,9 @@ export class ValidationError extends ConveyorError {
 
 export class NotFoundError extends ConveyorError {
   constructor(what: string, id: string, field?: string) {
-    super('NOT_FOUND', `${what} ${JSON.stringify(id)} not found`, { details: { what, id, ...(field ? { field } : {}) } });
+    super('NOT_FOUND', `${what} ${JSON.stringify(id)} not found`, {
+      details: { what, id, ...(field ? { field } : {}) },
+    });
     this.name = 'NotFoundError';
   }
 }
@@ -84,9 +92,13 @@ export class InvalidTransitionError extends ConveyorError {
 
 export class CapabilityMismatchError extends ConveyorError {
   constructor(itemId: string, executorId: string, missing: string[]) {
-    super('CAPABILITY_MISMATCH', `executor ${executorId} lacks ${missing.join(', ')} required by work item ${itemId}`, {
-      details: { itemId, executorId, missing },
-    });
+    super(
+      'CAPABILITY_MISMATCH',
+      `executor ${executorId} lacks ${missing.join(', ')} required by work item ${itemId}`,
+      {
+        details: { itemId, executorId, missing },
+      },
+    );
     this.name = 'CapabilityMismatchError';
   }
 }
@@ -185,7 +197,8 @@ export interface ItemError {
  * `ItemError`; every catch boundary goes through here (graphile-worker's `coerceError`).
  */
 export function toItemError(thrown: unknown, fallbackCode: string = ERROR_CODES.HANDLER_ERROR): ItemError {
-  if (thrown instanceof ConveyorError) return { code: thrown.code, message: thrown.message, name: thrown.name };
+  if (thrown instanceof ConveyorError)
+    return { code: thrown.code, message: thrown.message, name: thrown.name };
   if (thrown instanceof Error) {
     const code = (thrown as { code?: unknown }).code;
     return {

@@ -27,7 +27,12 @@ export const ITEM_STATUS = {
 export type ItemStatus = (typeof ITEM_STATUS)[keyof typeof ITEM_STATUS];
 export const ITEM_STATUSES = Object.values(ITEM_STATUS) as ItemStatus[];
 
-export const TERMINAL_STATUSES: ReadonlySet<ItemStatus> = new Set(['completed', 'failed', 'cancelled', 'skipped']);
+export const TERMINAL_STATUSES: ReadonlySet<ItemStatus> = new Set([
+  'completed',
+  'failed',
+  'cancelled',
+  'skipped',
+]);
 /** Statuses in which an executor holds a lease on the item. */
 export const LEASED_STATUSES: ReadonlySet<ItemStatus> = new Set(['assigned', 'running']);
 
@@ -64,7 +69,7 @@ export type ReceiptStatus = (typeof RECEIPT_STATUS)[keyof typeof RECEIPT_STATUS]
 export const TRANSITIONS: Readonly<
   Record<ItemStatus | 'new', Partial<Record<ItemStatus, readonly ReceiptStatus[]>>>
 > = {
-  new: { pending: ['enqueued'], queued: ['enqueued'], skipped: ['enqueued'] },
+  new: { pending: ['enqueued'], queued: ['enqueued'] },
   pending: { queued: ['queued'], skipped: ['skipped'], cancelled: ['cancelled'] },
   queued: { assigned: ['assigned'], running: ['started'], cancelled: ['cancelled'] },
   assigned: {

@@ -59,7 +59,8 @@ export function verifyReceiptChain(itemId: string, receipts: readonly Receipt[])
     });
     if (r.seq !== i + 1) return broken(`expected seq ${i + 1}, found ${r.seq}`);
     if (r.itemId !== itemId) return broken(`receipt belongs to item ${r.itemId}`);
-    if (r.previousReceiptHash !== previous) return broken('previousReceiptHash does not match the receipt before it');
+    if (r.previousReceiptHash !== previous)
+      return broken('previousReceiptHash does not match the receipt before it');
     const { receiptHash, ...unsigned } = r;
     const expected = computeReceiptHash(unsigned);
     if (receiptHash !== expected) return broken('receiptHash does not match the receipt contents');

@@ -45,7 +45,9 @@ export async function onItemFinished(c: TxContext, parent: ItemRecord): Promise<
  * Orders new items so each comes after the batch items it depends on; throws CYCLE naming
  * the loop (`a → b → a`) when there is none. Dependencies outside the batch are ignored here.
  */
-export function orderByDependencies<T extends { id: string; dependencies: readonly string[] }>(items: T[]): T[] {
+export function orderByDependencies<T extends { id: string; dependencies: readonly string[] }>(
+  items: T[],
+): T[] {
   const byId = new Map(items.map((i) => [i.id, i]));
   const state = new Map<string, 'visiting' | 'done'>();
   const ordered: T[] = [];

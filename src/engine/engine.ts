@@ -26,7 +26,14 @@ export interface EngineOptions extends EngineSettings {
 /** One outcome for the worker's batched settle. */
 export type Settlement =
   | { kind: 'complete'; itemId: string; token: number; output: JsonValue; usage?: Record<string, number> }
-  | { kind: 'fail'; itemId: string; token: number; error: ConveyorError | { code: string; message: string }; retryable: boolean; retryAfterMs?: number };
+  | {
+      kind: 'fail';
+      itemId: string;
+      token: number;
+      error: ConveyorError | { code: string; message: string };
+      retryable: boolean;
+      retryAfterMs?: number;
+    };
 
 export class Engine {
   readonly notifier: Notifier;
@@ -66,7 +73,11 @@ export class Engine {
   registerExecutor(e: Omit<ExecutorRecord, 'registeredAt' | 'lastSeenAt'>): Promise<ExecutorRecord> {
     return this.write(async (c) => {
       const existing = await c.tx.getExecutor(e.id);
-      const record: ExecutorRecord = { ...e, registeredAt: existing?.registeredAt ?? c.now, lastSeenAt: c.now };
+      const record: ExecutorRecord = {
+        ...e,
+        registeredAt: existing?.registeredAt ?? c.now,
+        lastSeenAt: c.now,
+      };
       await c.tx.upsertExecutor(record);
       return record;
     });
@@ -80,8 +91,16 @@ export class Engine {
     return this.write(async (c) => (await exec.start(c, itemId, executorId)).receipt);
   }
 
-  progress(itemId: string, executorId: string, percent: number, message?: string, leaseToken?: number): Promise<Receipt> {
-    return this.write(async (c) => (await exec.progress(c, itemId, executorId, percent, message, leaseToken)).receipt);
+  progress(
+    itemId: string,
+    executorId: string,
+    percent: number,
+    message?: string,
+    leaseToken?: number,
+  ): Promise<Receipt> {
+    return this.write(
+      async (c) => (await exec.progress(c, itemId, executorId, percent, message, leaseToken)).receipt,
+    );
   }
 
   complete(itemId: string, executorId: string, args: exec.CompleteArgs): Promise<Receipt> {
@@ -97,7 +116,13 @@ export class Engine {
   }
 
   /** Records budget use; throws BUDGET_EXCEEDED (after failing the item) when over. */
-  async consume(itemId: string, executorId: string, key: string, n: number, leaseToken?: number): Promise<Record<string, number>> {
+  async consume(
+    itemId: string,
+    executorId: string,
+    key: string,
+    n: number,
+    leaseToken?: number,
+  ): Promise<Record<string, number>> {
     const result = await this.write((c) => exec.consume(c, itemId, executorId, key, n, leaseToken));
     if (result.failed) throw result.failed;
     return result.usage;
@@ -128,7 +153,10 @@ export class Engine {
    * Settles many executions in one transaction (the worker's completions). An entry whose
    * lease is gone is skipped without touching the item; the result says which.
    */
-  settleMany(entries: Settlement[], executorId: string): Promise<Array<{ ok: true } | { ok: false; error: unknown }>> {
+  settleMany(
+    entries: Settlement[],
+    executorId: string,
+  ): Promise<Array<{ ok: true } | { ok: false; error: unknown }>> {
     return this.write(async (c) => {
       const out: Array<{ ok: true } | { ok: false; error: unknown }> = [];
       for (const s of entries) {

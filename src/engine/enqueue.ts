@@ -66,7 +66,12 @@ function maxDurationOf(input: ParsedEnqueue): number | null {
 
 export function buildRecord(p: PlannedItem, now: number): ItemRecord {
   const input = p.input;
-  const priority = input.priority === undefined ? 0 : typeof input.priority === 'number' ? input.priority : PRIORITY[input.priority];
+  const priority =
+    input.priority === undefined
+      ? 0
+      : typeof input.priority === 'number'
+        ? input.priority
+        : PRIORITY[input.priority];
   return {
     id: p.id,
     tenant: p.tenant,
@@ -148,19 +153,27 @@ export async function enqueuePlanned(c: TxContext, planned: PlannedItem[]): Prom
       const field = `${planned.length > 1 ? `items[${p.index}].` : ''}constraints.dependencies[${i}]`;
       if (!parent) throw new NotFoundError('dependency', depId, field);
       if (parent.tenant !== p.tenant) {
-        throw new TenantMismatchError(`${field}: dependency ${depId} belongs to another tenant`, { field, id: depId });
+        throw new TenantMismatchError(`${field}: dependency ${depId} belongs to another tenant`, {
+          field,
+          id: depId,
+        });
       }
     }
     const allParents = p.dependencies.map((d) => (inserted.get(d) ?? found.get(d))!);
     if (allParents.length > 0 && allParents.every((x) => x.status === 'completed')) record.status = 'queued';
     let { item } = await applyTransition(c, 'new', record);
-    const dead = allParents.find((x) => x.status === 'failed' || x.status === 'cancelled' || x.status === 'skipped');
+    const dead = allParents.find(
+      (x) => x.status === 'failed' || x.status === 'cancelled' || x.status === 'skipped',
+    );
     if (dead) {
       ({ item } = await applyTransition(c, item, {
         to: 'skipped',
         receipt: 'skipped',
         actor: null,
-        patch: { finishedAt: c.now, error: { code: 'DEPENDENCY_FAILED', message: `dependency ${dead.id} ${dead.status}` } },
+        patch: {
+          finishedAt: c.now,
+          error: { code: 'DEPENDENCY_FAILED', message: `dependency ${dead.id} ${dead.status}` },
+        },
       }));
       await onItemFinished(c, item);
     }

@@ -57,7 +57,13 @@ export async function assign(c: TxContext, itemId: string, executorId: string): 
 }
 
 /** The patch and lease of an item that starts running now. */
-export function startPatch(c: TxContext, item: ItemRecord, executorId: string, newLease: boolean, leaseMs: number) {
+export function startPatch(
+  c: TxContext,
+  item: ItemRecord,
+  executorId: string,
+  newLease: boolean,
+  leaseMs: number,
+) {
   return {
     patch: {
       executorId,
@@ -78,10 +84,19 @@ export async function start(c: TxContext, itemId: string, executorId: string): P
   if (item.status === 'queued') {
     checkDue(c, item);
     await checkExecutorFor(c, item, executorId);
-    return applyTransition(c, item, { to: 'running', receipt: 'started', ...startPatch(c, item, executorId, true, c.settings.leaseMs) });
+    return applyTransition(c, item, {
+      to: 'running',
+      receipt: 'started',
+      ...startPatch(c, item, executorId, true, c.settings.leaseMs),
+    });
   }
+  if (item.status === 'pending') throw new InvalidTransitionError(itemId, 'pending', 'running', 'started');
   const held = await getHeldItem(c, itemId, executorId);
-  return applyTransition(c, held, { to: 'running', receipt: 'started', ...startPatch(c, held, executorId, false, c.settings.leaseMs) });
+  return applyTransition(c, held, {
+    to: 'running',
+    receipt: 'started',
+    ...startPatch(c, held, executorId, false, c.settings.leaseMs),
+  });
 }
 
 export async function progress(
@@ -109,12 +124,18 @@ export interface CompleteArgs {
   leaseToken?: number | undefined;
 }
 
-export async function complete(c: TxContext, itemId: string, executorId: string, a: CompleteArgs): Promise<TransitionResult> {
+export async function complete(
+  c: TxContext,
+  itemId: string,
+  executorId: string,
+  a: CompleteArgs,
+): Promise<TransitionResult> {
   const item = await getHeldItem(c, itemId, executorId, a.leaseToken);
   if (!a.success) {
     return failItem(c, item, { error: toItemError(a.error ?? 'reported unsuccessful'), retryable: true });
   }
-  if (item.status !== 'running') throw new InvalidTransitionError(itemId, item.status, 'completed', 'completed');
+  if (item.status !== 'running')
+    throw new InvalidTransitionError(itemId, item.status, 'completed', 'completed');
   return completeItem(c, item, a.output, a.usage);
 }
 
@@ -125,15 +146,30 @@ export interface FailArgs {
   leaseToken?: number | undefined;
 }
 
-export async function fail(c: TxContext, itemId: string, executorId: string, a: FailArgs): Promise<TransitionResult> {
+export async function fail(
+  c: TxContext,
+  itemId: string,
+  executorId: string,
+  a: FailArgs,
+): Promise<TransitionResult> {
   const item = await getHeldItem(c, itemId, executorId, a.leaseToken);
   if (item.status !== 'running') throw new InvalidTransitionError(itemId, item.status, 'failed', 'failed');
-  return failItem(c, item, { error: toItemError(a.error), retryable: a.retryable, retryAfterMs: a.retryAfterMs });
+  return failItem(c, item, {
+    error: toItemError(a.error),
+    retryable: a.retryable,
+    retryAfterMs: a.retryAfterMs,
+  });
 }
 
-export async function cancel(c: TxContext, itemId: string, actor: string | null, reason: string): Promise<TransitionResult> {
+export async function cancel(
+  c: TxContext,
+  itemId: string,
+  actor: string | null,
+  reason: string,
+): Promise<TransitionResult> {
   const item = await getItemOrThrow(c, itemId);
-  if (isTerminal(item.status)) throw new InvalidTransitionError(itemId, item.status, 'cancelled', 'cancelled');
+  if (isTerminal(item.status))
+    throw new InvalidTransitionError(itemId, item.status, 'cancelled', 'cancelled');
   const result = await applyTransition(c, item, {
     to: 'cancelled',
     receipt: 'cancelled',

@@ -38,7 +38,12 @@ export interface HeldLease {
 }
 
 /** Renews the listed leases; returns the ids the executor no longer holds. */
-export async function heartbeat(c: TxContext, executorId: string, leases: HeldLease[], leaseMs: number): Promise<string[]> {
+export async function heartbeat(
+  c: TxContext,
+  executorId: string,
+  leases: HeldLease[],
+  leaseMs: number,
+): Promise<string[]> {
   const renewed = new Set(await c.tx.renewLeases(executorId, leases, c.now + leaseMs));
   await c.tx.touchExecutor(executorId, c.now);
   return leases.filter((l) => !renewed.has(l.id)).map((l) => l.id);

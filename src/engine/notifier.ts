@@ -42,6 +42,10 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     if (this.watchers++ === 0) {
       this.timer = setInterval(() => void this.poll(), this.pollMs);
       this.timer.unref();
+      // Take the baseline now, not one interval later: a commit by another process in
+      // between would otherwise become the baseline and never be announced.
+      this.lastCounter = undefined;
+      void this.poll();
     }
     let stopped = false;
     return () => {
@@ -61,7 +65,9 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     } catch {
       return; // closed or briefly unavailable; the next tick tries again
     }
-    if (this.lastCounter !== undefined && counter !== this.lastCounter) {
+    // The first reading (lastCounter undefined) also announces: a spurious wake-up is cheap,
+    // a missed one leaves work or events waiting for the next change.
+    if (counter !== this.lastCounter) {
       this.emit('work');
       this.emit('appended');
     }

@@ -13,7 +13,10 @@ import { applyTransition, type TransitionResult } from './transition.js';
 import type { TxContext } from './tx-context.js';
 
 /** The first budget key whose use is over its limit, if any. */
-export function overBudget(item: ItemRecord, usage: Record<string, number>): { key: string; used: number; limit: number } | null {
+export function overBudget(
+  item: ItemRecord,
+  usage: Record<string, number>,
+): { key: string; used: number; limit: number } | null {
   if (!item.budget) return null;
   for (const [key, limit] of Object.entries(item.budget)) {
     const used = usage[key] ?? 0;
@@ -22,7 +25,10 @@ export function overBudget(item: ItemRecord, usage: Record<string, number>): { k
   return null;
 }
 
-export function addUsage(a: Record<string, number>, b: Record<string, number> | undefined): Record<string, number> {
+export function addUsage(
+  a: Record<string, number>,
+  b: Record<string, number> | undefined,
+): Record<string, number> {
   if (!b) return a;
   const out = { ...a };
   for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + v;
@@ -38,11 +44,18 @@ export async function completeItem(
   const total = addUsage(item.usage, usage);
   const over = overBudget(item, total);
   if (over) {
-    return failItem(c, { ...item, usage: total }, {
-      error: { code: 'BUDGET_EXCEEDED', message: `budget ${over.key} exceeded (${over.used} > ${over.limit})` },
-      retryable: false,
-      extraPatch: { usage: total },
-    });
+    return failItem(
+      c,
+      { ...item, usage: total },
+      {
+        error: {
+          code: 'BUDGET_EXCEEDED',
+          message: `budget ${over.key} exceeded (${over.used} > ${over.limit})`,
+        },
+        retryable: false,
+        extraPatch: { usage: total },
+      },
+    );
   }
   const result = await applyTransition(c, item, {
     to: 'completed',
@@ -80,7 +93,9 @@ export async function failItem(c: TxContext, item: ItemRecord, o: FailOptions): 
   const common = { error: o.error, deadlineAt: null, attempts, ...o.extraPatch };
   if (o.retryable && item.retries < item.maxRetries) {
     const retries = item.retries + 1;
-    const delay = o.immediate ? 0 : (o.retryAfterMs ?? backoffDelayMs(item.backoff, retries, c.settings.random));
+    const delay = o.immediate
+      ? 0
+      : (o.retryAfterMs ?? backoffDelayMs(item.backoff, retries, c.settings.random));
     return applyTransition(c, item, {
       to: 'queued',
       receipt: o.receipt === 'lease_expired' ? 'lease_expired' : 'retried',

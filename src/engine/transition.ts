@@ -116,7 +116,12 @@ async function insertNew(c: TxContext, record: ItemRecord): Promise<TransitionRe
  * A change that is not a transition (budget usage): patch and event, no receipt, so the
  * log still explains every stored field.
  */
-export async function applyStateChange(c: TxContext, item: ItemRecord, type: string, patch: ItemPatch): Promise<ItemRecord> {
+export async function applyStateChange(
+  c: TxContext,
+  item: ItemRecord,
+  type: string,
+  patch: ItemPatch,
+): Promise<ItemRecord> {
   await c.tx.updateItem(item.id, patch);
   await c.tx.appendEvent({
     type,

@@ -112,8 +112,16 @@ export const enqueueSchema = z
         message: 'give maxDurationMs or maxDuration (nanoseconds), not both',
       });
     }
-    if (c?.backoff?.baseMs !== undefined && c.backoff.maxMs !== undefined && c.backoff.maxMs < c.backoff.baseMs) {
-      ctx.addIssue({ code: 'custom', path: ['constraints', 'backoff', 'maxMs'], message: 'must be at least baseMs' });
+    if (
+      c?.backoff?.baseMs !== undefined &&
+      c.backoff.maxMs !== undefined &&
+      c.backoff.maxMs < c.backoff.baseMs
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['constraints', 'backoff', 'maxMs'],
+        message: 'must be at least baseMs',
+      });
     }
   });
 export type EnqueueInput = z.input<typeof enqueueSchema>;
@@ -193,7 +201,10 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, prefi
   if (result.success) return result.data;
   const issues: ValidationIssue[] = result.error.issues.slice(0, 10).map((issue) => {
     if (issue.code === 'unrecognized_keys') {
-      return { field: fieldPath(prefix, [...issue.path, issue.keys[0] ?? '']), message: 'is not a known field' };
+      return {
+        field: fieldPath(prefix, [...issue.path, issue.keys[0] ?? '']),
+        message: 'is not a known field',
+      };
     }
     return { field: fieldPath(prefix, issue.path), message: issue.message };
   });

@@ -19,7 +19,8 @@ export function createStore(database: string = DEFAULT_DATABASE, options: Create
     throw new ValidationError([
       {
         field: 'database',
-        message: 'PostgreSQL URLs need the PostgreSQL backend, which this version of conveyor does not include yet',
+        message:
+          'PostgreSQL URLs need the PostgreSQL backend, which this version of conveyor does not include yet',
       },
     ]);
   }

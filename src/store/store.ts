@@ -110,7 +110,11 @@ export interface StoreWrites {
   /** Items in `assigned`/`running` whose lease or deadline passed before `now`. */
   expiredItems(now: number, limit: number): Awaitable<ItemRecord[]>;
   /** Moves the lease of each listed (id, token) still held by `executorId`; returns the ids renewed. */
-  renewLeases(executorId: string, leases: ReadonlyArray<{ id: string; token: number }>, expiresAt: number): Awaitable<string[]>;
+  renewLeases(
+    executorId: string,
+    leases: ReadonlyArray<{ id: string; token: number }>,
+    expiresAt: number,
+  ): Awaitable<string[]>;
   insertReceipt(receipt: Receipt): Awaitable<void>;
   /** Appends to the event log; returns the new seq. */
   appendEvent(event: NewEvent): Awaitable<number>;

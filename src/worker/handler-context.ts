@@ -97,6 +97,7 @@ export function settlementForError(record: ItemRecord, thrown: unknown): Settlem
     return { ...base, error: toItemError(thrown), retryable: true, retryAfterMs: thrown.retryAfterMs };
   }
   const retryable =
-    !(thrown instanceof NonRetryableError) && !(thrown instanceof ConveyorError && thrown.code === 'BUDGET_EXCEEDED');
+    !(thrown instanceof NonRetryableError) &&
+    !(thrown instanceof ConveyorError && thrown.code === 'BUDGET_EXCEEDED');
   return { ...base, error: toItemError(thrown), retryable };
 }

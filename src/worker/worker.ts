@@ -16,7 +16,12 @@ import type { HeldLease } from '../engine/leases.js';
 import { nameSchema, parseArg } from '../engine/validation.js';
 import type { Resources } from '../resources/registry.js';
 import type { ItemRecord } from '../store/records.js';
-import { createHandlerContext, settlementForError, settlementForOutput, type Handler } from './handler-context.js';
+import {
+  createHandlerContext,
+  settlementForError,
+  settlementForOutput,
+  type Handler,
+} from './handler-context.js';
 import { SettleBatcher } from './settle-batcher.js';
 
 export interface WorkerOptions {
@@ -74,15 +79,24 @@ export class Worker {
     private readonly logger: Logger,
     private readonly onStopped: (w: Worker) => void,
   ) {
-    if (!options || typeof options !== 'object' || !options.handlers || typeof options.handlers !== 'object') {
-      throw new ValidationError([{ field: 'handlers', message: 'must be an object of type → handler function' }]);
+    if (
+      !options ||
+      typeof options !== 'object' ||
+      !options.handlers ||
+      typeof options.handlers !== 'object'
+    ) {
+      throw new ValidationError([
+        { field: 'handlers', message: 'must be an object of type → handler function' },
+      ]);
     }
     for (const [type, fn] of Object.entries(options.handlers)) {
       parseArg(nameSchema, type, `handlers.${type}`);
-      if (typeof fn !== 'function') throw new ValidationError([{ field: `handlers.${type}`, message: 'must be a function' }]);
+      if (typeof fn !== 'function')
+        throw new ValidationError([{ field: `handlers.${type}`, message: 'must be a function' }]);
     }
     this.types = Object.keys(options.handlers);
-    if (this.types.length === 0) throw new ValidationError([{ field: 'handlers', message: 'must have at least one handler' }]);
+    if (this.types.length === 0)
+      throw new ValidationError([{ field: 'handlers', message: 'must have at least one handler' }]);
     this.id = options.id ?? `worker-${hostname()}-${process.pid}-${++workerCounter}`;
     parseArg(nameSchema, this.id, 'id');
     this.concurrency = positiveInt(options.concurrency ?? 1, 'concurrency');
@@ -97,7 +111,8 @@ export class Worker {
   }
 
   async start(): Promise<void> {
-    if (this.state !== 'idle') throw new ConveyorError('INVALID_TRANSITION', `worker ${this.id} was already started`);
+    if (this.state !== 'idle')
+      throw new ConveyorError('INVALID_TRANSITION', `worker ${this.id} was already started`);
     this.state = 'running';
     await this.engine.registerExecutor({
       id: this.id,
@@ -109,12 +124,17 @@ export class Worker {
     this.engine.notifier.on('revoked', this.onRevoked);
     this.unwatch = this.engine.notifier.watch();
     const every = (ms: number, fn: () => Promise<unknown>) => {
-      const t = setInterval(() => void fn().catch((e: unknown) => this.logger.warn(`worker ${this.id}: ${String(e)}`)), ms);
+      const t = setInterval(
+        () => void fn().catch((e: unknown) => this.logger.warn(`worker ${this.id}: ${String(e)}`)),
+        ms,
+      );
       t.unref();
       this.timers.push(t);
     };
     every(this.options.heartbeatIntervalMs ?? clamp(this.leaseMs / 3, 50, 1000), () => this.heartbeat());
-    every(this.options.reaperIntervalMs ?? clamp(this.leaseMs / 2, 50, 5000), () => this.engine.reapExpired());
+    every(this.options.reaperIntervalMs ?? clamp(this.leaseMs / 2, 50, 5000), () =>
+      this.engine.reapExpired(),
+    );
     every(this.options.pollIntervalMs ?? 1000, () => Promise.resolve(this.requestFill()));
     this.requestFill();
   }
@@ -144,10 +164,14 @@ export class Worker {
       clearTimeout(timer);
     }
     const leftovers = [...this.active.values()].filter((r) => !r.done);
-    for (const run of leftovers) this.finish(run, new ConveyorError('SHUTDOWN', `worker ${this.id} is shutting down`));
+    for (const run of leftovers)
+      this.finish(run, new ConveyorError('SHUTDOWN', `worker ${this.id} is shutting down`));
     await this.batcher.drain();
     if (leftovers.length > 0 && !this.engine.isClosed) {
-      await this.engine.release(this.id, leftovers.map((r) => ({ id: r.record.id, token: r.record.leaseToken })));
+      await this.engine.release(
+        this.id,
+        leftovers.map((r) => ({ id: r.record.id, token: r.record.leaseToken })),
+      );
     }
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
@@ -162,7 +186,11 @@ export class Worker {
   private readonly onRevoked = (ids: string[]) => {
     for (const id of ids) {
       const run = this.active.get(id);
-      if (run && !run.done) this.finish(run, new ConveyorError('CANCELLED', `work item ${id} was cancelled or its lease was lost`));
+      if (run && !run.done)
+        this.finish(
+          run,
+          new ConveyorError('CANCELLED', `work item ${id} was cancelled or its lease was lost`),
+        );
     }
   };
 
@@ -217,7 +245,10 @@ export class Worker {
 
   private scheduleFill(delayMs: number): void {
     if (this.dueTimer) clearTimeout(this.dueTimer);
-    this.dueTimer = setTimeout(() => this.requestFill(), clamp(delayMs, 0, this.options.pollIntervalMs ?? 1000));
+    this.dueTimer = setTimeout(
+      () => this.requestFill(),
+      clamp(delayMs, 0, this.options.pollIntervalMs ?? 1000),
+    );
     this.dueTimer.unref();
   }
 
@@ -242,9 +273,18 @@ export class Worker {
 
   private onTimeout(run: Run): void {
     if (run.done) return;
-    const error = new ConveyorError('TIMEOUT', `work item ${run.record.id} ran longer than ${run.record.maxDurationMs} ms`);
+    const error = new ConveyorError(
+      'TIMEOUT',
+      `work item ${run.record.id} ran longer than ${run.record.maxDurationMs} ms`,
+    );
     run.controller.abort(error);
-    void this.report(run, { kind: 'fail', itemId: run.record.id, token: run.record.leaseToken, error, retryable: true });
+    void this.report(run, {
+      kind: 'fail',
+      itemId: run.record.id,
+      token: run.record.leaseToken,
+      error,
+      retryable: true,
+    });
   }
 
   private async report(run: Run, s: Settlement): Promise<void> {
@@ -253,7 +293,9 @@ export class Worker {
     if (run.timer) clearTimeout(run.timer);
     const result = await this.batcher.settle(s);
     if (!result.ok) {
-      this.logger.debug(`worker ${this.id}: result for ${run.record.id} not recorded: ${String(result.error)}`);
+      this.logger.debug(
+        `worker ${this.id}: result for ${run.record.id} not recorded: ${String(result.error)}`,
+      );
     }
     this.release(run);
   }
@@ -275,7 +317,8 @@ export class Worker {
 
   private async heartbeat(): Promise<void> {
     const leases: HeldLease[] = [];
-    for (const run of this.active.values()) if (!run.done) leases.push({ id: run.record.id, token: run.record.leaseToken });
+    for (const run of this.active.values())
+      if (!run.done) leases.push({ id: run.record.id, token: run.record.leaseToken });
     if (leases.length === 0) return;
     const lost = await this.engine.heartbeat(this.id, leases, this.leaseMs);
     if (lost.length > 0) this.onRevoked(lost);

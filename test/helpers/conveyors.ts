@@ -37,7 +37,11 @@ export async function openTestConveyor(options: ConveyorOptions = {}): Promise<C
 }
 
 /** Waits until `cond()` is true, polling; fails after `timeoutMs` with `what` in the message. */
-export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);

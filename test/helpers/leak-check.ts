@@ -9,6 +9,8 @@ import { openConveyors } from './conveyors.js';
 afterAll(() => {
   const open = openConveyors();
   if (open.length > 0) {
-    throw new Error(`${open.length} Conveyor(s) left open by this test file: close them in afterEach/afterAll`);
+    throw new Error(
+      `${open.length} Conveyor(s) left open by this test file: close them in afterEach/afterAll`,
+    );
   }
 });

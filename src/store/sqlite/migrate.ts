@@ -35,7 +35,9 @@ export function migrateSqlite(db: Database.Database): number[] {
   // here and then sees our rows instead of applying the same migration twice.
   const apply = db.transaction(() => {
     const done = new Set(
-      (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+      (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map(
+        (r) => r.version,
+      ),
     );
     const applied: number[] = [];
     for (const m of migrations) {

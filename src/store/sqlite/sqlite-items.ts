@@ -10,7 +10,10 @@ import type { ClaimSpec, ItemFilter, ItemReads, ListPage, StoreWrites } from '..
 import type { ItemPatch, ItemRecord, LeasePatch } from '../records.js';
 import { PATCH_COLUMNS, toInsertParams, toItemRecord, type ItemRow } from './item-rows.js';
 
-type ItemWrites = Pick<StoreWrites, 'insertItem' | 'updateItem' | 'claimCandidates' | 'expiredItems' | 'renewLeases'>;
+type ItemWrites = Pick<
+  StoreWrites,
+  'insertItem' | 'updateItem' | 'claimCandidates' | 'expiredItems' | 'renewLeases'
+>;
 
 /** Builds `WHERE` clauses for list/count filters (named parameters). */
 function filterSql(filter: ItemFilter): { where: string[]; params: Record<string, unknown> } {
@@ -54,7 +57,9 @@ const CLAIMABLE_WHERE = `
 
 export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites {
   const cols = Object.keys(toInsertParams({} as never)).filter((c) => c !== 'seq');
-  const insert = db.prepare(`INSERT INTO items (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`);
+  const insert = db.prepare(
+    `INSERT INTO items (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`,
+  );
   const insertDep = db.prepare('INSERT OR IGNORE INTO item_deps (item_id, depends_on_id) VALUES (?, ?)');
   const byId = db.prepare<[string], ItemRow>('SELECT * FROM items WHERE id = ?');
   const byKey = db.prepare<[string, string], ItemRow>(
@@ -158,7 +163,10 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
         insert.run(toInsertParams(item));
       } catch (e) {
         if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
-          throw new ConflictError(`work item id ${JSON.stringify(item.id)} is taken`, { field: 'id', id: item.id });
+          throw new ConflictError(`work item id ${JSON.stringify(item.id)} is taken`, {
+            field: 'id',
+            id: item.id,
+          });
         }
         throw e;
       }

@@ -16,7 +16,9 @@ interface LogRow {
 
 export function createSqliteLogs(db: Database.Database): LogReads & Pick<StoreWrites, 'appendLog'> {
   const insert = db.prepare('INSERT INTO item_logs (item_id, attempt, at, message) VALUES (?, ?, ?, ?)');
-  const forItem = db.prepare<[string, number], LogRow>('SELECT * FROM item_logs WHERE item_id = ? ORDER BY seq LIMIT ?');
+  const forItem = db.prepare<[string, number], LogRow>(
+    'SELECT * FROM item_logs WHERE item_id = ? ORDER BY seq LIMIT ?',
+  );
   return {
     logs: (itemId, limit): LogRecord[] =>
       forItem.all(itemId, limit).map((r) => ({

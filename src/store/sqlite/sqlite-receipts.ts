@@ -41,7 +41,9 @@ function toReceipt(r: ReceiptRow): Receipt {
   };
 }
 
-export function createSqliteReceipts(db: Database.Database): ReceiptReads & Pick<StoreWrites, 'insertReceipt'> {
+export function createSqliteReceipts(
+  db: Database.Database,
+): ReceiptReads & Pick<StoreWrites, 'insertReceipt'> {
   const insert = db.prepare(
     `INSERT INTO receipts (item_id, seq, id, status, timestamp_iso, executor_id, progress, output, error,
        retry_count, previous_hash, receipt_hash)

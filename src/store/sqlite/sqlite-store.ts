@@ -107,8 +107,10 @@ export class SqliteStore implements Store {
   countByStatus: StoreReads['countByStatus'] = (...a) => this.reads.countByStatus(...a);
   queuedItems: StoreReads['queuedItems'] = (...a) => this.reads.queuedItems(...a);
   pendingDependents: StoreReads['pendingDependents'] = (...a) => this.reads.pendingDependents(...a);
-  unfinishedDependencies: StoreReads['unfinishedDependencies'] = (...a) => this.reads.unfinishedDependencies(...a);
-  activeCountForExecutor: StoreReads['activeCountForExecutor'] = (...a) => this.reads.activeCountForExecutor(...a);
+  unfinishedDependencies: StoreReads['unfinishedDependencies'] = (...a) =>
+    this.reads.unfinishedDependencies(...a);
+  activeCountForExecutor: StoreReads['activeCountForExecutor'] = (...a) =>
+    this.reads.activeCountForExecutor(...a);
   nextRunAt: StoreReads['nextRunAt'] = (...a) => this.reads.nextRunAt(...a);
   receipts: StoreReads['receipts'] = (...a) => this.reads.receipts(...a);
   eventsAfter: StoreReads['eventsAfter'] = (...a) => this.reads.eventsAfter(...a);

@@ -1,0 +1,114 @@
+CREATE TABLE events (
+  seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+  type         TEXT    NOT NULL,
+  at           INTEGER NOT NULL,
+  tenant       TEXT    NOT NULL,
+  item_id      TEXT,
+  workflow_id  TEXT,
+  data         TEXT    NOT NULL
+) STRICT;
+
+CREATE TABLE executors (
+  id             TEXT    PRIMARY KEY,
+  capabilities   TEXT    NOT NULL,
+  concurrency    INTEGER NOT NULL,
+  busy           INTEGER NOT NULL,
+  registered_at  INTEGER NOT NULL,
+  last_seen_at   INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE item_deps (
+  item_id        TEXT NOT NULL,
+  depends_on_id  TEXT NOT NULL,
+  PRIMARY KEY (item_id, depends_on_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE item_logs (
+  seq      INTEGER PRIMARY KEY,
+  item_id  TEXT    NOT NULL,
+  attempt  INTEGER NOT NULL,
+  at       INTEGER NOT NULL,
+  message  TEXT    NOT NULL
+) STRICT;
+
+CREATE TABLE items (
+  seq               INTEGER PRIMARY KEY,           -- enqueue order (FIFO tie-break, list cursor)
+  id                TEXT    NOT NULL UNIQUE,
+  tenant            TEXT    NOT NULL,
+  queue             TEXT    NOT NULL,
+  type              TEXT    NOT NULL,
+  payload           TEXT    NOT NULL,
+  status            TEXT    NOT NULL,
+  priority          INTEGER NOT NULL,
+  required_caps     TEXT    NOT NULL,              -- JSON array of strings, '[]' when none
+  dependencies      TEXT    NOT NULL,              -- JSON array of item ids
+  max_duration_ms   INTEGER,
+  max_retries       INTEGER NOT NULL,
+  backoff           TEXT    NOT NULL,
+  budget            TEXT,
+  usage             TEXT    NOT NULL,
+  idempotency_key   TEXT,
+  webhook_url       TEXT,
+  workflow_id       TEXT,
+  step_id           TEXT,
+  progress          REAL    NOT NULL,
+  progress_message  TEXT,
+  attempts          INTEGER NOT NULL,
+  retries           INTEGER NOT NULL,
+  output            TEXT,
+  error             TEXT,
+  executor_id       TEXT,
+  created_at        INTEGER NOT NULL,
+  assigned_at       INTEGER,
+  started_at        INTEGER,
+  finished_at       INTEGER,
+  run_at            INTEGER NOT NULL,
+  deadline_at       INTEGER,
+  receipt_seq       INTEGER NOT NULL,
+  receipt_hash      TEXT,
+  lease_token       INTEGER NOT NULL,
+  lease_expires_at  INTEGER
+) STRICT;
+
+CREATE TABLE receipts (
+  item_id        TEXT    NOT NULL,
+  seq            INTEGER NOT NULL,
+  id             TEXT    NOT NULL,
+  status         TEXT    NOT NULL,
+  timestamp_iso  TEXT    NOT NULL,
+  executor_id    TEXT,
+  progress       REAL    NOT NULL,
+  output         TEXT,                              -- JSON, NULL when none
+  error          TEXT,                              -- JSON, NULL when none
+  retry_count    INTEGER NOT NULL,
+  previous_hash  TEXT,
+  receipt_hash   TEXT    NOT NULL,
+  PRIMARY KEY (item_id, seq)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT;
+
+CREATE INDEX events_item ON events (item_id, seq) WHERE item_id IS NOT NULL;
+
+CREATE INDEX events_workflow ON events (workflow_id, seq) WHERE workflow_id IS NOT NULL;
+
+CREATE INDEX item_deps_parent ON item_deps (depends_on_id, item_id);
+
+CREATE INDEX item_logs_item ON item_logs (item_id, seq);
+
+CREATE INDEX items_claim ON items (priority DESC, run_at, seq) WHERE status = 'queued';
+
+CREATE INDEX items_deadline ON items (deadline_at) WHERE status = 'running' AND deadline_at IS NOT NULL;
+
+CREATE INDEX items_executor ON items (executor_id) WHERE status IN ('assigned', 'running');
+
+CREATE UNIQUE INDEX items_idempotency ON items (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL;
+
+CREATE INDEX items_leased ON items (lease_expires_at) WHERE status IN ('assigned', 'running');
+
+CREATE INDEX items_status ON items (status, seq);
+
+CREATE INDEX items_tenant ON items (tenant, seq);
+
+CREATE INDEX items_workflow ON items (workflow_id, seq) WHERE workflow_id IS NOT NULL;
