@@ -6,7 +6,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { ConveyorError, NotFoundError, ValidationError } from '../core/errors.js';
+import { ClosedError, LeaseLostError, NotFoundError, ValidationError } from '../core/errors.js';
 import { ITEM_STATUSES } from '../core/item-state.js';
 import type { Logger } from '../core/logger.js';
 import type {
@@ -124,7 +124,7 @@ export class Conveyor {
       this.engine.settings.leaseMs,
     );
     if (lost.length > 0)
-      throw new ConveyorError('LEASE_LOST', `executor ${executorId} does not hold work item ${itemId}`);
+      throw new LeaseLostError(itemId, executorId, 'not assigned to it or no longer running');
   }
 
   completeWorkItem(itemId: string, executorId: string, result: CompleteInput = {}): Promise<Receipt> {
@@ -270,7 +270,7 @@ export class Conveyor {
   // ---- workers and events --------------------------------------------------------------
 
   worker(options: WorkerOptions): Worker {
-    if (this.closing) throw new ConveyorError('CLOSED', 'conveyor is closed');
+    if (this.closing) throw new ClosedError();
     const w = new Worker(this.engine, options, this.resources, this.logger, (stopped) =>
       this.workers.delete(stopped),
     );

@@ -42,8 +42,9 @@ export function isTerminal(status: ItemStatus): boolean {
 
 /**
  * What a receipt says happened. `queued` (dependencies done) and `released` (a worker
- * shutting down hands an item back without spending an attempt) extend the list of
- * CONTRACT §3, which has no receipt for those two transitions.
+ * shutting down hands an item back) extend the list of
+ * CONTRACT §3, which has no receipt for those two transitions. A release keeps the attempt
+ * count (the execution did start) but spends no retry.
  */
 export const RECEIPT_STATUS = {
   enqueued: 'enqueued',

@@ -65,6 +65,11 @@ export interface WorkItem {
   finishedAt: string | null;
   runAt: string;
   leaseExpiresAt: string | null;
+  /**
+   * Fencing token of the current lease while the item is assigned or running, else null.
+   * Push executors pass it back with complete/fail so a stale report is refused.
+   */
+  leaseToken: number | null;
 }
 
 /** One link of an item's receipt chain (CONTRACT §3). */

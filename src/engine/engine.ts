@@ -4,7 +4,7 @@
  * runs in one write transaction, and announces its effects in-process after commit.
  * The facade (`client/conveyor.ts`) and the worker runtime both talk to this class.
  */
-import { ClosedError, ConveyorError, NotFoundError } from '../core/errors.js';
+import { ClosedError, ConveyorError, LeaseLostError, NotFoundError } from '../core/errors.js';
 import { verifyReceiptChain } from '../core/receipts.js';
 import type { JsonValue, Receipt, ReceiptVerification } from '../core/types.js';
 import type { ExecutorRecord, ItemRecord } from '../store/records.js';
@@ -35,6 +35,8 @@ export type Settlement =
       retryAfterMs?: number;
     };
 
+export type SettleResult = { ok: true } | { ok: false; error: unknown };
+
 export class Engine {
   readonly notifier: Notifier;
   private closed = false;
@@ -54,9 +56,19 @@ export class Engine {
   async write<T>(fn: (c: TxContext) => Promise<T>): Promise<T> {
     if (this.closed) throw new ClosedError();
     const effects = newEffects();
-    const result = await this.store.write((tx) =>
-      fn({ tx, now: this.settings.clock.now(), effects, settings: this.settings }),
-    );
+    let result: T;
+    try {
+      result = await this.store.write((tx) =>
+        fn({ tx, now: this.settings.clock.now(), effects, settings: this.settings }),
+      );
+    } catch (e) {
+      // Our typed errors pass through; anything else came from the database (busy, disk
+      // full, constraint) and is wrapped so callers can tell "your input" from "our store".
+      if (e instanceof ConveyorError) throw e;
+      throw new ConveyorError('STORE', `store error: ${e instanceof Error ? e.message : String(e)}`, {
+        cause: e,
+      });
+    }
     this.notifier.publish(effects);
     return result;
   }
@@ -150,20 +162,25 @@ export class Engine {
   }
 
   /**
-   * Settles many executions in one transaction (the worker's completions). An entry whose
-   * lease is gone is skipped without touching the item; the result says which.
+   * Settles many executions in one transaction (the worker's completions) and, when asked,
+   * claims new items in the same transaction — one commit per batch instead of two. An
+   * entry whose lease is gone is skipped without touching the item; `results` says which.
    */
   settleMany(
     entries: Settlement[],
     executorId: string,
-  ): Promise<Array<{ ok: true } | { ok: false; error: unknown }>> {
+    claimRequest: ClaimRequest | null = null,
+  ): Promise<{ results: SettleResult[]; claimed: ItemRecord[] }> {
     return this.write(async (c) => {
-      const out: Array<{ ok: true } | { ok: false; error: unknown }> = [];
+      const results: SettleResult[] = [];
       for (const s of entries) {
         try {
           const item = await getHeldItem(c, s.itemId, executorId, s.token);
           if (item.status !== 'running') {
-            out.push({ ok: false, error: new NotFoundError('running work item', s.itemId) });
+            results.push({
+              ok: false,
+              error: new LeaseLostError(s.itemId, executorId, `the item is ${item.status}`),
+            });
             continue;
           }
           if (s.kind === 'complete') await completeItem(c, item, s.output, s.usage);
@@ -173,15 +190,16 @@ export class Engine {
               retryable: s.retryable,
               retryAfterMs: s.retryAfterMs,
             });
-          out.push({ ok: true });
+          results.push({ ok: true });
         } catch (error) {
           // Our own checks (lease lost, illegal transition) throw before anything is written
           // for this entry, so the others may commit. Anything else aborts the whole batch.
           if (!(error instanceof ConveyorError)) throw error;
-          out.push({ ok: false, error });
+          results.push({ ok: false, error });
         }
       }
-      return out;
+      const claimed = claimRequest ? await claim(c, claimRequest) : [];
+      return { results, claimed };
     });
   }
 

@@ -4,7 +4,7 @@
  * checks (unknown ids, other tenants, cycles) and the first receipt. A batch is one
  * transaction; any error rolls all of it back.
  */
-import { randomUUID } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../core/backoff.js';
 import { CycleError, NotFoundError, TenantMismatchError, ValidationError } from '../core/errors.js';
 import { PRIORITY } from '../core/types.js';
@@ -30,7 +30,9 @@ export interface PlannedItem {
 export function planItem(input: ParsedEnqueue, index: number, defaultTenant: string): PlannedItem {
   return {
     input,
-    id: input.id ?? randomUUID(),
+    // Time-ordered (UUIDv7): items enqueued together sit together in every id-keyed index and
+    // in the receipts table, so a batch of claims dirties a few pages, not one per item.
+    id: input.id ?? uuidv7(),
     tenant: input.tenant ?? defaultTenant,
     dependencies: [...new Set(input.constraints?.dependencies ?? [])],
     index,

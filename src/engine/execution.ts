@@ -177,7 +177,13 @@ export async function cancel(
     patch: { finishedAt: c.now, deadlineAt: null, error: errorOf('CANCELLED', reason) },
     lease: { leaseExpiresAt: null },
   });
-  if (item.status === 'assigned' || item.status === 'running') c.effects.revoked.push(itemId);
+  if (item.status === 'assigned' || item.status === 'running') {
+    c.effects.revoked.push({
+      itemId,
+      code: 'CANCELLED',
+      message: `work item ${itemId} was cancelled: ${reason}`,
+    });
+  }
   await onItemFinished(c, result.item);
   return result;
 }
@@ -208,7 +214,7 @@ export async function consume(
     retryable: false,
     extraPatch: { usage },
   });
-  c.effects.revoked.push(itemId);
+  c.effects.revoked.push({ itemId, code: 'BUDGET_EXCEEDED', message: error.message });
   return { usage, failed: error };
 }
 

@@ -5,7 +5,6 @@
  * even by an executor with the same id — so a late finisher never overwrites newer state.
  */
 import { LeaseLostError, NotFoundError } from '../core/errors.js';
-import { LEASED_STATUSES } from '../core/item-state.js';
 import type { ItemRecord } from '../store/records.js';
 import type { TxContext } from './tx-context.js';
 
@@ -26,17 +25,18 @@ export async function getHeldItem(
   leaseToken?: number,
 ): Promise<ItemRecord> {
   const item = await getItemOrThrow(c, itemId);
-  if (!LEASED_STATUSES.has(item.status)) {
-    if (item.status === 'queued' || item.status === 'pending') {
-      throw new LeaseLostError(itemId, executorId, `the item is ${item.status}`);
-    }
-    return item;
+  if (item.status === 'queued' || item.status === 'pending') {
+    throw new LeaseLostError(itemId, executorId, `the item is ${item.status}`);
   }
+  // Identity first, whatever the status: a late report from a former holder is LEASE_LOST
+  // even when the item has since finished under someone else.
   if (item.executorId !== executorId) {
     throw new LeaseLostError(itemId, executorId, `held by ${item.executorId ?? 'nobody'}`);
   }
   if (leaseToken !== undefined && item.leaseToken !== leaseToken) {
     throw new LeaseLostError(itemId, executorId, `lease ${leaseToken} was superseded by ${item.leaseToken}`);
   }
+  // The holder itself reporting on a finished item falls through to the state machine
+  // (completing a cancelled item is INVALID_TRANSITION).
   return item;
 }

@@ -75,16 +75,16 @@ export async function release(c: TxContext, executorId: string, leases: HeldLeas
 export async function reap(c: TxContext, limit: number): Promise<number> {
   const expired = await c.tx.expiredItems(c.now, limit);
   for (const item of expired) {
-    c.effects.revoked.push(item.id);
     if (item.status === 'running' && item.deadlineAt !== null && item.deadlineAt < c.now) {
-      await failItem(c, item, {
-        error: errorOf('TIMEOUT', `ran longer than maxDurationMs ${item.maxDurationMs}`),
-        retryable: true,
-      });
+      const error = errorOf('TIMEOUT', `ran longer than maxDurationMs ${item.maxDurationMs}`);
+      c.effects.revoked.push({ itemId: item.id, code: 'TIMEOUT', message: error.message });
+      await failItem(c, item, { error, retryable: true });
       continue;
     }
+    const error = errorOf('LEASE_EXPIRED', `lease of ${item.executorId ?? 'unknown executor'} expired`);
+    c.effects.revoked.push({ itemId: item.id, code: 'LEASE_EXPIRED', message: error.message });
     await failItem(c, item, {
-      error: errorOf('LEASE_EXPIRED', `lease of ${item.executorId ?? 'unknown executor'} expired`),
+      error,
       retryable: true,
       receipt: 'lease_expired',
       immediate: true,

@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Store } from '../store/store.js';
-import type { Effects } from './tx-context.js';
+import type { Effects, Revocation } from './tx-context.js';
 
 export interface NotifierEvents {
   /** New events are in the log. */
@@ -15,7 +15,7 @@ export interface NotifierEvents {
   /** Items may have become claimable. */
   work: [];
   /** These items' holders must stop (cancelled, expired, timed out, over budget). */
-  revoked: [itemIds: string[]];
+  revoked: [revocations: Revocation[]];
 }
 
 export class Notifier extends EventEmitter<NotifierEvents> {

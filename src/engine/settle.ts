@@ -93,9 +93,10 @@ export async function failItem(c: TxContext, item: ItemRecord, o: FailOptions): 
   const common = { error: o.error, deadlineAt: null, attempts, ...o.extraPatch };
   if (o.retryable && item.retries < item.maxRetries) {
     const retries = item.retries + 1;
-    const delay = o.immediate
-      ? 0
-      : (o.retryAfterMs ?? backoffDelayMs(item.backoff, retries, c.settings.random));
+    const asked = o.retryAfterMs;
+    // A handler-chosen delay must be a finite, non-negative number; anything else gets backoff.
+    const usable = asked !== undefined && Number.isFinite(asked) && asked >= 0;
+    const delay = o.immediate ? 0 : usable ? asked : backoffDelayMs(item.backoff, retries, c.settings.random);
     return applyTransition(c, item, {
       to: 'queued',
       receipt: o.receipt === 'lease_expired' ? 'lease_expired' : 'retried',

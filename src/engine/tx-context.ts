@@ -11,8 +11,15 @@ export interface Effects {
   appended: boolean;
   /** Some item became queued (idle workers should try to claim). */
   work: boolean;
-  /** Items whose current holder must stop: cancelled, lease expired, timed out, over budget. */
-  revoked: string[];
+  /** Items whose current holder must stop, with why: cancelled, lease expired, timed out, over budget. */
+  revoked: Revocation[];
+}
+
+export interface Revocation {
+  itemId: string;
+  /** CANCELLED, LEASE_EXPIRED, TIMEOUT or BUDGET_EXCEEDED: the abort reason the holder sees. */
+  code: 'CANCELLED' | 'LEASE_EXPIRED' | 'TIMEOUT' | 'BUDGET_EXCEEDED';
+  message: string;
 }
 
 export interface EngineSettings {

@@ -122,6 +122,7 @@ export function toWorkItem(r: ItemRecord): WorkItem {
     finishedAt: isoOrNull(r.finishedAt),
     runAt: iso(r.runAt),
     leaseExpiresAt: isoOrNull(r.leaseExpiresAt),
+    leaseToken: r.status === 'assigned' || r.status === 'running' ? r.leaseToken : null,
   };
 }
 

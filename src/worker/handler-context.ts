@@ -18,6 +18,9 @@ import type { Resources } from '../resources/registry.js';
 import type { ItemRecord } from '../store/records.js';
 import { toWorkItem } from '../store/records.js';
 
+/** Ten years: the longest delay a RetryAfterError may ask for. */
+const MAX_RETRY_AFTER_MS = 10 * 365 * 24 * 3600 * 1000;
+
 export interface HandlerContext {
   item: WorkItem;
   /** 1 for the first execution. */
@@ -46,8 +49,12 @@ export function createHandlerContext(
   resources: Resources,
 ): HandlerContext {
   const token = record.leaseToken;
+  let item: WorkItem | undefined;
   return {
-    item: toWorkItem(record),
+    // Built on first use: most handlers never look, and it costs six date conversions.
+    get item() {
+      return (item ??= toWorkItem(record));
+    },
     attempt: record.attempts,
     executorId,
     leaseToken: token,
@@ -94,7 +101,15 @@ export function settlementForOutput(record: ItemRecord, value: unknown): Settlem
 export function settlementForError(record: ItemRecord, thrown: unknown): Settlement {
   const base = { kind: 'fail' as const, itemId: record.id, token: record.leaseToken };
   if (thrown instanceof RetryAfterError) {
-    return { ...base, error: toItemError(thrown), retryable: true, retryAfterMs: thrown.retryAfterMs };
+    const ms = thrown.retryAfterMs;
+    // NaN, Infinity or a negative delay would make runAt meaningless: fall back to backoff.
+    const valid = typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 && ms <= MAX_RETRY_AFTER_MS;
+    return {
+      ...base,
+      error: toItemError(thrown),
+      retryable: true,
+      ...(valid ? { retryAfterMs: Math.round(ms) } : {}),
+    };
   }
   const retryable =
     !(thrown instanceof NonRetryableError) &&

@@ -1,17 +1,26 @@
 /**
  * @module settle-batcher
- * Completions and failures reported in the same tick are written in one transaction:
- * with a no-op handler and 20 slots that is one commit per 20 items instead of 20.
- * A batch that fails as a whole (database busy) is retried with backoff; the leases stay
- * renewed meanwhile, and if the process dies the reaper returns the items.
+ * Completions and failures reported in the same tick are written in one transaction,
+ * together with the claim of the slots they free: with a no-op handler and 20 slots that
+ * is one commit per 20 items instead of 40. A batch that fails as a whole (database busy)
+ * is retried with backoff; the leases stay renewed meanwhile, and if the process dies the
+ * reaper returns the items.
  */
 import type { Logger } from '../core/logger.js';
-import type { Engine, Settlement } from '../engine/engine.js';
+import type { Engine, SettleResult, Settlement } from '../engine/engine.js';
+import type { ClaimRequest } from '../engine/leases.js';
+import type { ItemRecord } from '../store/records.js';
 
-type Result = { ok: true } | { ok: false; error: unknown };
+/** How the worker lends its free slots to a batch's claim. */
+export interface ClaimHooks {
+  /** A claim for the slots free once `settling` runs end (reserved until `claimed`), or null. */
+  reserve(settling: number): ClaimRequest | null;
+  /** The claim made with `request` returned `items` (possibly none). */
+  claimed(request: ClaimRequest, items: ItemRecord[]): void;
+}
 
 export class SettleBatcher {
-  private queue: Array<{ s: Settlement; resolve: (r: Result) => void }> = [];
+  private queue: Array<{ s: Settlement; resolve: (r: SettleResult) => void }> = [];
   private scheduled = false;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -19,9 +28,10 @@ export class SettleBatcher {
     private readonly engine: Engine,
     private readonly executorId: string,
     private readonly logger: Logger,
+    private readonly hooks: ClaimHooks,
   ) {}
 
-  settle(s: Settlement): Promise<Result> {
+  settle(s: Settlement): Promise<SettleResult> {
     return new Promise((resolve) => {
       this.queue.push({ s, resolve });
       if (!this.scheduled) {
@@ -46,22 +56,40 @@ export class SettleBatcher {
   private async flush(): Promise<void> {
     const batch = this.queue;
     this.queue = [];
+    await this.write(batch);
+  }
+
+  /**
+   * Writes a batch, retrying with backoff. A batch that still fails is split: one bad entry
+   * (a value the database refuses) must not hold back the results of the others.
+   */
+  private async write(batch: Array<{ s: Settlement; resolve: (r: SettleResult) => void }>): Promise<void> {
     if (batch.length === 0) return;
+    const settlements = batch.map((b) => b.s);
+    const attempts = batch.length > 1 ? 2 : 6;
     for (let attempt = 0; ; attempt++) {
+      const request = this.hooks.reserve(batch.length);
       try {
-        const results = await this.engine.settleMany(
-          batch.map((b) => b.s),
-          this.executorId,
-        );
+        const { results, claimed } = await this.engine.settleMany(settlements, this.executorId, request);
         batch.forEach((b, i) => b.resolve(results[i]!));
+        if (request) this.hooks.claimed(request, claimed);
         return;
       } catch (error) {
-        if (this.engine.isClosed || attempt >= 6) {
-          this.logger.error('could not record results; the reaper will return these items', {
-            items: batch.map((b) => b.s.itemId),
+        if (request) this.hooks.claimed(request, []);
+        if (this.engine.isClosed) {
+          batch.forEach((b) => b.resolve({ ok: false, error }));
+          return;
+        }
+        if (attempt + 1 >= attempts) {
+          if (batch.length > 1) {
+            for (const entry of batch) await this.write([entry]);
+            return;
+          }
+          this.logger.error('could not record a result; the reaper will return the item', {
+            item: settlements[0]!.itemId,
             error: String(error),
           });
-          batch.forEach((b) => b.resolve({ ok: false, error }));
+          batch[0]!.resolve({ ok: false, error });
           return;
         }
         await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));

@@ -4,46 +4,23 @@
  * its concurrency, as soon as the engine says work arrived (in-process) or the store's
  * change counter moves (other processes); a timer covers the next delayed item. Each
  * execution runs under a lease that a batched heartbeat renews. Results are written in
- * batches; a result for a lease that was lost is refused by the engine and only logged.
+ * batches that also claim the slots they free; a result for a lease that was lost is
+ * refused by the engine and logged as a warning.
  *
  * States: idle → running (start) → stopping (stop: no new claims, drain) → stopped.
  */
-import { hostname } from 'node:os';
-import { ConveyorError, ValidationError } from '../core/errors.js';
+import { ClosedError, ConveyorError, LeaseLostError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Engine, Settlement } from '../engine/engine.js';
-import type { HeldLease } from '../engine/leases.js';
-import { nameSchema, parseArg } from '../engine/validation.js';
+import type { ClaimRequest, HeldLease } from '../engine/leases.js';
+import type { Revocation } from '../engine/tx-context.js';
 import type { Resources } from '../resources/registry.js';
 import type { ItemRecord } from '../store/records.js';
-import {
-  createHandlerContext,
-  settlementForError,
-  settlementForOutput,
-  type Handler,
-} from './handler-context.js';
+import { createHandlerContext, settlementForError, settlementForOutput } from './handler-context.js';
 import { SettleBatcher } from './settle-batcher.js';
+import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options.js';
 
-export interface WorkerOptions {
-  /** Executor id; defaults to `worker-<host>-<pid>-<n>`. */
-  id?: string;
-  capabilities?: string[];
-  /** Items run at once. Default 1. */
-  concurrency?: number;
-  /** Only claim from these queues (default: all). */
-  queues?: string[];
-  /** Lease per claim; defaults to the Conveyor's `leaseMs`. */
-  leaseMs?: number;
-  handlers: Record<string, Handler>;
-  /** Default: a third of the lease, at most 1 s (also bounds cross-process cancel latency). */
-  heartbeatIntervalMs?: number;
-  /** How often this worker returns expired leases. Default: half the lease, at most 5 s. */
-  reaperIntervalMs?: number;
-  /** How long `stop()` waits for running handlers before releasing their items. Default 10 s. */
-  shutdownTimeoutMs?: number;
-  /** Safety-net claim attempt when nothing woke the worker. Default 1 s. */
-  pollIntervalMs?: number;
-}
+export type { WorkerOptions };
 
 interface Run {
   record: ItemRecord;
@@ -53,18 +30,17 @@ interface Run {
   done: boolean;
 }
 
-let workerCounter = 0;
-
 export class Worker {
   readonly id: string;
-  private readonly concurrency: number;
-  private readonly leaseMs: number;
-  private readonly types: string[];
+  private readonly o: ResolvedWorkerOptions;
   private readonly active = new Map<string, Run>();
   private readonly batcher: SettleBatcher;
   private state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
   private claiming: Promise<void> | null = null;
   private fillAgain = false;
+  private fillScheduled = false;
+  /** Slots promised to claims in flight (a fill, or a settle batch's claim). */
+  private reserved = 0;
   private timers: NodeJS.Timeout[] = [];
   private dueTimer: NodeJS.Timeout | undefined;
   private unwatch: (() => void) | undefined;
@@ -74,68 +50,53 @@ export class Worker {
 
   constructor(
     private readonly engine: Engine,
-    private readonly options: WorkerOptions,
+    options: WorkerOptions,
     private readonly resources: Resources,
     private readonly logger: Logger,
     private readonly onStopped: (w: Worker) => void,
   ) {
-    if (
-      !options ||
-      typeof options !== 'object' ||
-      !options.handlers ||
-      typeof options.handlers !== 'object'
-    ) {
-      throw new ValidationError([
-        { field: 'handlers', message: 'must be an object of type → handler function' },
-      ]);
-    }
-    for (const [type, fn] of Object.entries(options.handlers)) {
-      parseArg(nameSchema, type, `handlers.${type}`);
-      if (typeof fn !== 'function')
-        throw new ValidationError([{ field: `handlers.${type}`, message: 'must be a function' }]);
-    }
-    this.types = Object.keys(options.handlers);
-    if (this.types.length === 0)
-      throw new ValidationError([{ field: 'handlers', message: 'must have at least one handler' }]);
-    this.id = options.id ?? `worker-${hostname()}-${process.pid}-${++workerCounter}`;
-    parseArg(nameSchema, this.id, 'id');
-    this.concurrency = positiveInt(options.concurrency ?? 1, 'concurrency');
-    this.leaseMs = positiveInt(options.leaseMs ?? engine.settings.leaseMs, 'leaseMs');
-    for (const c of options.capabilities ?? []) parseArg(nameSchema, c, 'capabilities');
-    for (const q of options.queues ?? []) parseArg(nameSchema, q, 'queues');
-    this.batcher = new SettleBatcher(engine, this.id, logger);
+    this.o = resolveWorkerOptions(options, engine.settings.leaseMs);
+    this.id = this.o.id;
+    this.batcher = new SettleBatcher(engine, this.id, logger, {
+      reserve: (settling) => {
+        const free = this.o.concurrency - this.active.size - this.reserved + settling;
+        if (this.state !== 'running' || free <= 0) return null;
+        this.reserved += free;
+        return this.claimRequest(free);
+      },
+      claimed: (request, items) => {
+        this.reserved -= request.limit;
+        // The settled runs leave `active` as their results resolve, just before this.
+        for (const record of items) this.execute(record);
+        if (items.length === request.limit) this.requestFill();
+      },
+    });
   }
 
+  /** Items this worker is running now. */
   get running(): number {
     return this.active.size;
   }
 
   async start(): Promise<void> {
+    if (this.engine.isClosed) throw new ClosedError();
     if (this.state !== 'idle')
       throw new ConveyorError('INVALID_TRANSITION', `worker ${this.id} was already started`);
     this.state = 'running';
     await this.engine.registerExecutor({
       id: this.id,
-      capabilities: this.options.capabilities ?? [],
-      concurrency: this.concurrency,
+      capabilities: this.o.capabilities,
+      concurrency: this.o.concurrency,
       busy: false,
     });
     this.engine.notifier.on('work', this.onWork);
     this.engine.notifier.on('revoked', this.onRevoked);
     this.unwatch = this.engine.notifier.watch();
-    const every = (ms: number, fn: () => Promise<unknown>) => {
-      const t = setInterval(
-        () => void fn().catch((e: unknown) => this.logger.warn(`worker ${this.id}: ${String(e)}`)),
-        ms,
-      );
-      t.unref();
-      this.timers.push(t);
-    };
-    every(this.options.heartbeatIntervalMs ?? clamp(this.leaseMs / 3, 50, 1000), () => this.heartbeat());
-    every(this.options.reaperIntervalMs ?? clamp(this.leaseMs / 2, 50, 5000), () =>
-      this.engine.reapExpired(),
-    );
-    every(this.options.pollIntervalMs ?? 1000, () => Promise.resolve(this.requestFill()));
+    this.every(this.o.heartbeatIntervalMs, () => this.heartbeat());
+    this.every(this.o.reaperIntervalMs, () => this.engine.reapExpired());
+    // The poll timer is the one that keeps the process alive while the worker runs, as a
+    // server's socket does; stop() clears it.
+    this.every(this.o.pollIntervalMs, () => Promise.resolve(this.requestFill()), true);
     this.requestFill();
   }
 
@@ -143,6 +104,15 @@ export class Worker {
   stop(): Promise<void> {
     this.stopPromise ??= this.shutdown();
     return this.stopPromise;
+  }
+
+  private every(ms: number, fn: () => Promise<unknown>, keepAlive = false): void {
+    const t = setInterval(
+      () => void fn().catch((e: unknown) => this.logger.warn(`worker ${this.id}: ${String(e)}`)),
+      ms,
+    );
+    if (!keepAlive) t.unref();
+    this.timers.push(t);
   }
 
   private async shutdown(): Promise<void> {
@@ -159,7 +129,7 @@ export class Worker {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         new Promise<void>((r) => this.idleWaiters.push(r)),
-        new Promise<void>((r) => (timer = setTimeout(r, this.options.shutdownTimeoutMs ?? 10_000))),
+        new Promise<void>((r) => (timer = setTimeout(r, this.o.shutdownTimeoutMs))),
       ]);
       clearTimeout(timer);
     }
@@ -183,43 +153,55 @@ export class Worker {
 
   private readonly onWork = () => this.requestFill();
 
-  private readonly onRevoked = (ids: string[]) => {
-    for (const id of ids) {
-      const run = this.active.get(id);
-      if (run && !run.done)
-        this.finish(
-          run,
-          new ConveyorError('CANCELLED', `work item ${id} was cancelled or its lease was lost`),
-        );
+  private readonly onRevoked = (revocations: Revocation[]) => {
+    for (const r of revocations) {
+      const run = this.active.get(r.itemId);
+      if (run && !run.done) this.finish(run, new ConveyorError(r.code, r.message));
     }
   };
 
+  /** Asks for a claim; requests in the same tick (many slots freed at once) make one. */
   private requestFill(): void {
-    if (this.state !== 'running') return;
+    if (this.state !== 'running' || this.fillScheduled) return;
     if (this.claiming) {
       this.fillAgain = true;
       return;
     }
-    this.claiming = this.fill().finally(() => (this.claiming = null));
+    this.fillScheduled = true;
+    setImmediate(() => {
+      this.fillScheduled = false;
+      if (this.state !== 'running') return;
+      if (this.claiming) {
+        this.fillAgain = true;
+        return;
+      }
+      this.claiming = this.fill().finally(() => (this.claiming = null));
+    });
+  }
+
+  private claimRequest(limit: number): ClaimRequest {
+    return {
+      executorId: this.id,
+      types: this.o.types,
+      queues: this.o.queues,
+      capabilities: this.o.capabilities,
+      limit,
+      leaseMs: this.o.leaseMs,
+    };
   }
 
   private async fill(): Promise<void> {
     do {
       this.fillAgain = false;
-      const free = this.concurrency - this.active.size;
+      const free = this.o.concurrency - this.active.size - this.reserved;
       if (free <= 0 || this.state !== 'running') return;
       let claimed: ItemRecord[];
+      this.reserved += free;
       try {
-        claimed = await this.engine.claim({
-          executorId: this.id,
-          types: this.types,
-          queues: this.options.queues ?? null,
-          capabilities: this.options.capabilities ?? [],
-          limit: free,
-          leaseMs: this.leaseMs,
-        });
+        claimed = await this.engine.claim(this.claimRequest(free));
         this.claimFailures = 0;
       } catch (e) {
+        this.reserved -= free;
         if (this.engine.isClosed) return;
         // The store is busy or unreachable: try again soon, backing off, without crashing.
         this.claimFailures++;
@@ -227,6 +209,7 @@ export class Worker {
         this.scheduleFill(Math.min(5000, 25 * 2 ** this.claimFailures));
         return;
       }
+      this.reserved -= free;
       for (const record of claimed) this.execute(record);
       if (claimed.length === free) this.fillAgain = true;
       else if (!this.fillAgain) await this.scheduleNextDue();
@@ -236,9 +219,9 @@ export class Worker {
   /** Sleeps until the earliest delayed item this worker could take is due. */
   private async scheduleNextDue(): Promise<void> {
     const next = await this.engine.store.nextRunAt({
-      types: this.types,
-      queues: this.options.queues ?? null,
-      capabilities: this.options.capabilities ?? [],
+      types: this.o.types,
+      queues: this.o.queues,
+      capabilities: this.o.capabilities,
     });
     if (next !== null) this.scheduleFill(next - this.engine.settings.clock.now());
   }
@@ -247,7 +230,7 @@ export class Worker {
     if (this.dueTimer) clearTimeout(this.dueTimer);
     this.dueTimer = setTimeout(
       () => this.requestFill(),
-      clamp(delayMs, 0, this.options.pollIntervalMs ?? 1000),
+      Math.min(Math.max(0, delayMs), this.o.pollIntervalMs),
     );
     this.dueTimer.unref();
   }
@@ -259,7 +242,7 @@ export class Worker {
       const ms = record.deadlineAt - this.engine.settings.clock.now();
       run.timer = setTimeout(() => this.onTimeout(run), Math.max(0, ms));
     }
-    const handler = this.options.handlers[record.type]!;
+    const handler = this.o.handlers[record.type]!;
     const ctx = createHandlerContext(this.engine, record, this.id, run.controller.signal, this.resources);
     // Handlers may be sync or async, and may throw before returning a promise.
     void Promise.resolve()
@@ -293,7 +276,8 @@ export class Worker {
     if (run.timer) clearTimeout(run.timer);
     const result = await this.batcher.settle(s);
     if (!result.ok) {
-      this.logger.debug(
+      // A late finisher fenced off (its lease was lost meanwhile): worth seeing, not an error.
+      this.logger.warn(
         `worker ${this.id}: result for ${run.record.id} not recorded: ${String(result.error)}`,
       );
     }
@@ -320,16 +304,11 @@ export class Worker {
     for (const run of this.active.values())
       if (!run.done) leases.push({ id: run.record.id, token: run.record.leaseToken });
     if (leases.length === 0) return;
-    const lost = await this.engine.heartbeat(this.id, leases, this.leaseMs);
-    if (lost.length > 0) this.onRevoked(lost);
+    const lost = await this.engine.heartbeat(this.id, leases, this.o.leaseMs);
+    for (const id of lost) {
+      const run = this.active.get(id);
+      if (run && !run.done)
+        this.finish(run, new LeaseLostError(id, this.id, 'cancelled, expired or taken over'));
+    }
   }
 }
-
-function positiveInt(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 1_000_000) {
-    throw new ValidationError([{ field, message: 'must be a whole number from 1 to 1000000' }]);
-  }
-  return v;
-}
-
-const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));

@@ -189,6 +189,19 @@ describe('the other primitives reject', () => {
     throwsWith(() => cv.worker({ handlers: { t: 'x' as never } }), { field: 'handlers.t' });
     throwsWith(() => cv.worker({ handlers: {} }), { field: 'handlers' });
     throwsWith(() => cv.worker({ handlers: { t: () => 1 }, concurrency: 0 }), { field: 'concurrency' });
+    throwsWith(() => cv.worker({ handlers: { t: () => 1 }, pollIntervalMs: 0 }), { field: 'pollIntervalMs' });
+    throwsWith(() => cv.worker({ handlers: { t: () => 1 }, heartbeatIntervalMs: 'x' as never }), {
+      field: 'heartbeatIntervalMs',
+    });
+    throwsWith(() => cv.worker({ handlers: { t: () => 1 }, shutdownTimeoutMs: -1 }), {
+      field: 'shutdownTimeoutMs',
+    });
+  });
+  it('a long Conveyor lease is a valid worker lease', async () => {
+    const long = await openTestConveyor({ leaseMs: 3_600_000 });
+    const w = long.worker({ handlers: { t: () => 1 } });
+    await w.stop();
+    await long.close();
   });
   it('createConveyor: bad options', async () => {
     await expect(createConveyor({ leaseMs: -1 })).rejects.toMatchObject({

@@ -430,6 +430,33 @@ describe('leases', () => {
     });
   });
 
+  it('a former holder reporting on an item finished by someone else gets LEASE_LOST', async () => {
+    const item = await cv.enqueueWorkItem({ type: 't' });
+    await cv.startExecution(item.id, 'executor-1');
+    clock.advance(31_000);
+    await cv.reapExpiredLeases();
+    await cv.startExecution(item.id, 'executor-2');
+    await cv.completeWorkItem(item.id, 'executor-2', { output: 'done' });
+    await expectCode(cv.completeWorkItem(item.id, 'executor-1', { output: 'late' }), 'LEASE_LOST');
+    // the holder itself completing twice is an illegal transition
+    await expectCode(cv.completeWorkItem(item.id, 'executor-2', { output: 'again' }), 'INVALID_TRANSITION');
+  });
+
+  it('push executors read leaseToken from the item and fence with it', async () => {
+    const item = await cv.enqueueWorkItem({ type: 't' });
+    expect(item.leaseToken).toBeNull();
+    await cv.assignWorkItem(item.id, 'executor-2');
+    const token = (await cv.getWorkItem(item.id)).leaseToken;
+    expect(token).toBe(1);
+    await cv.startExecution(item.id, 'executor-2');
+    await expectCode(
+      cv.failWorkItem(item.id, 'executor-2', { error: 'x', leaseToken: token! + 1 }),
+      'LEASE_LOST',
+    );
+    await cv.completeWorkItem(item.id, 'executor-2', { output: 1, leaseToken: token! });
+    expect((await cv.getWorkItem(item.id)).leaseToken).toBeNull();
+  });
+
   it('the lease token fences off the same executor id after a re-claim', async () => {
     const item = await cv.enqueueWorkItem({ type: 't' });
     await cv.startExecution(item.id, 'executor-2');
@@ -507,5 +534,20 @@ describe('reads', () => {
     const e = await cv.registerExecutor('executor-3', { capabilities: ['a', 'a', 'b'], concurrency: 2 });
     expect(e).toMatchObject({ id: 'executor-3', capabilities: ['a', 'b'], concurrency: 2, busy: false });
     expect((await cv.listExecutors()).map((x) => x.id)).toEqual(['executor-1', 'executor-2', 'executor-3']);
+  });
+});
+
+describe('store failures', () => {
+  it('a database error reaches the caller as a STORE error with its cause, and nothing half-written', async () => {
+    const store = (cv as unknown as { engine: { store: { db: { exec(sql: string): void } } } }).engine.store;
+    // Make every receipt insert fail inside the transaction, after the item row was written.
+    store.db.exec(
+      `CREATE TRIGGER refuse BEFORE INSERT ON receipts BEGIN SELECT RAISE(ABORT, 'disk says no'); END`,
+    );
+    const e = await cv.enqueueWorkItem({ type: 't' }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'STORE', name: 'ConveyorError' });
+    expect((e as Error).message).toMatch(/disk says no/);
+    expect((e as Error).cause).toBeInstanceOf(Error);
+    expect((await cv.listWorkItems()).items).toHaveLength(0);
   });
 });

@@ -136,7 +136,7 @@ describe('worker', () => {
     await w.start();
     await waitFor(async () => (await statusOf(item.id)) === 'failed', 'the budget failure');
     await w.stop();
-    expect(reason).toMatchObject({ code: 'CANCELLED' });
+    expect(reason).toMatchObject({ code: 'BUDGET_EXCEEDED' });
     expect(await cv.getWorkItem(item.id)).toMatchObject({
       status: 'failed',
       retries: 0,
@@ -193,6 +193,28 @@ describe('worker', () => {
       'completed',
     ]);
     expect(await cv.getWorkItem(d!.id)).toMatchObject({ error: { code: 'VALIDATION' }, retries: 0 });
+  });
+
+  it('a RetryAfterError with a delay that is not a finite number falls back to backoff; other results in its batch are kept', async () => {
+    const [bad, good] = await cv.enqueueWorkItems([
+      { type: 'bad', constraints: { backoff: { type: 'fixed', baseMs: 60_000, jitter: 0 } } },
+      { type: 'good' },
+    ]);
+    const w = cv.worker({
+      concurrency: 2,
+      handlers: {
+        bad: () => {
+          throw new RetryAfterError('x', NaN);
+        },
+        good: () => 'ok',
+      },
+    });
+    await w.start();
+    await waitFor(async () => (await statusOf(good!.id)) === 'completed', 'the good item');
+    await waitFor(async () => (await statusOf(bad!.id)) === 'queued', 'the bad item to be retried');
+    await w.stop();
+    const retried = await cv.getWorkItem(bad!.id);
+    expect(Date.parse(retried.runAt) - Date.parse(retried.createdAt)).toBeGreaterThanOrEqual(59_000);
   });
 
   it('aborts ctx.signal on timeout (maxDurationMs) and records TIMEOUT', async () => {

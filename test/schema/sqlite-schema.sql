@@ -99,13 +99,7 @@ CREATE INDEX item_logs_item ON item_logs (item_id, seq);
 
 CREATE INDEX items_claim ON items (priority DESC, run_at, seq) WHERE status = 'queued';
 
-CREATE INDEX items_deadline ON items (deadline_at) WHERE status = 'running' AND deadline_at IS NOT NULL;
-
-CREATE INDEX items_executor ON items (executor_id) WHERE status IN ('assigned', 'running');
-
 CREATE UNIQUE INDEX items_idempotency ON items (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL;
-
-CREATE INDEX items_leased ON items (lease_expires_at) WHERE status IN ('assigned', 'running');
 
 CREATE INDEX items_status ON items (status, seq);
 

@@ -42,13 +42,12 @@ CREATE TABLE items (
 
 -- Claim order for pull workers; only queued rows are in it, so it stays small.
 CREATE INDEX items_claim ON items (priority DESC, run_at, seq) WHERE status = 'queued';
--- The reaper's scan: rows holding a lease.
-CREATE INDEX items_leased ON items (lease_expires_at) WHERE status IN ('assigned', 'running');
-CREATE INDEX items_deadline ON items (deadline_at) WHERE status = 'running' AND deadline_at IS NOT NULL;
+-- Lists by status; also the reaper's and the executor-capacity scans, which read only the
+-- assigned/running rows (bounded by work in flight). No separate lease or executor index:
+-- every claim, completion and heartbeat would have to maintain it.
 CREATE INDEX items_status ON items (status, seq);
 CREATE INDEX items_tenant ON items (tenant, seq);
 CREATE INDEX items_workflow ON items (workflow_id, seq) WHERE workflow_id IS NOT NULL;
-CREATE INDEX items_executor ON items (executor_id) WHERE status IN ('assigned', 'running');
 CREATE UNIQUE INDEX items_idempotency ON items (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL;
 
 CREATE TABLE item_deps (

@@ -1,0 +1,116 @@
+/**
+ * The examples run and print what the README and the walk-through promise, and the README's
+ * quick start is the code of examples/quick-start.mjs, character for character. The examples
+ * import the built package, so `npm run build` must have run (npm test does it first).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runExample(file: string): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [file],
+      { cwd: root, timeout: 30_000, env: { ...process.env, CONVEYOR_DATABASE_URL: ':memory:' } },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** The first ```js block after the "## Quick start" heading of the README. */
+function readmeQuickStart(): string {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const section = readme.split(/^## Quick start$/m)[1];
+  expect(section, 'README has a "## Quick start" section').toBeDefined();
+  const block = /^```js\n([\s\S]*?)^```$/m.exec(section!);
+  expect(block, 'the quick start has a ```js block').not.toBeNull();
+  return block![1]!;
+}
+
+describe('examples', () => {
+  it('dist/ is built', () => {
+    expect(existsSync(join(root, 'dist/index.js')), 'run `npm run build` first').toBe(true);
+  });
+
+  it('the README quick start is examples/quick-start.mjs', () => {
+    const file = readFileSync(join(root, 'examples/quick-start.mjs'), 'utf8');
+    expect(readmeQuickStart()).toBe(file);
+  });
+
+  it('quick-start.mjs runs an item to completion', async () => {
+    const run = await runExample('examples/quick-start.mjs');
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines).toEqual([
+      '1 item.enqueued',
+      '2 item.started',
+      '3 item.progress',
+      '4 item.completed',
+      "completed { thumbnail: 'cat.png@320w' }",
+      'receipts valid: true (4 receipts)',
+    ]);
+  });
+
+  it('work-items.mjs walks through every step and exits 0', async () => {
+    const run = await runExample('examples/work-items.mjs');
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const out = run.stdout;
+    for (const heading of [
+      '== 1. Enqueue work items',
+      '== 2. A push-style executor runs the report',
+      '== 3. A failing item is retried with exponential backoff',
+      '== 4. Cancelling an item skips the items that depend on it',
+      '== 5. A dependent item waits (pending) until its parent completes',
+      '== 6. A pull worker runs items',
+      '== 7. The receipt chain of the report',
+      '== 8. Where everything ended up',
+    ]) {
+      expect(out).toContain(heading);
+    }
+    expect(out).toContain('✗ CAPABILITY_MISMATCH');
+    for (const pct of [25, 50, 75])
+      expect(out).toMatch(new RegExp(`reportProgress +→ receipt #\\d+ progress ${pct}%`));
+    expect(out).toMatch(/completeWorkItem → receipt #7 completed/);
+    expect(out).toMatch(
+      /failWorkItem → receipt #3 retried retryCount=1; status=queued, runAt=\S+ \(now \+ 100 ms\)/,
+    );
+    expect(out).toMatch(
+      /failWorkItem → receipt #5 retried retryCount=2; status=queued, runAt=\S+ \(now \+ 200 ms\)/,
+    );
+    expect(out).toContain('✗ NOT_DUE');
+    expect(out).toContain('third attempt → completed; attempts=3 retries=2');
+    expect(out).toMatch(/cancelWorkItem → receipt #2 cancelled; error \{"code":"CANCELLED"/);
+    expect(out).toMatch(/notify → skipped; error \{"code":"DEPENDENCY_FAILED"/);
+    expect(out).toMatch(/build \w+ queued; deploy \w+ pending/);
+    expect(out).toContain('build completed → deploy queued');
+    expect(out).toContain('✗ CYCLE: dependency cycle: step-a → step-b → step-a');
+    expect(out.match(/thumbnail \w+ completed by worker-1/g)).toHaveLength(4);
+    expect(out).toMatch(/ocr +\w+ failed after 1 attempt: unsupported file type/);
+    for (const status of ['enqueued', 'assigned', 'started', 'progress', 'completed'])
+      expect(out).toMatch(new RegExp(`^ +\\d+ +${status} `, 'm'));
+    expect(out).toMatch(/^ +1 +enqueued .* null +→ [0-9a-f]{10}…$/m);
+    expect(out).toMatch(/verifyReceipts → \{"itemId":"[^"]+","valid":true,"count":7,"firstBrokenSeq":null/);
+    expect(out).toContain('a copy with receipt 4 edited → valid=false, firstBrokenSeq=4');
+    expect(out).toContain(
+      'getCounts → {"pending":0,"queued":1,"assigned":0,"running":0,"completed":7,"failed":2,"cancelled":1,"skipped":1}',
+    );
+    expect(out).toMatch(/event log replayed: 12 items, 0 differ/);
+    expect(out.trimEnd().endsWith('All steps behaved as expected.')).toBe(true);
+  });
+});
