@@ -66,15 +66,7 @@ export async function applyTransition(
   };
   await c.tx.updateItem(item.id, patch, spec.lease);
   await c.tx.insertReceipt(receipt);
-  await c.tx.appendEvent({
-    type: `item.${spec.receipt}`,
-    at: c.now,
-    tenant: item.tenant,
-    itemId: item.id,
-    workflowId: item.workflowId,
-    data: { from: item.status, to: spec.to, patch },
-  });
-  c.effects.appended = true;
+  await appendItemEvent(c, item, `item.${spec.receipt}`, { from: item.status, to: spec.to, patch });
   if (spec.to === 'queued') c.effects.work = true;
   const updated: ItemRecord = { ...merged, ...patch, ...spec.lease };
   return { item: updated, receipt };
@@ -99,15 +91,7 @@ async function insertNew(c: TxContext, record: ItemRecord): Promise<TransitionRe
   await c.tx.insertItem(item);
   await c.tx.insertReceipt(receipt);
   const { leaseToken: _t, leaseExpiresAt: _e, ...state } = item;
-  await c.tx.appendEvent({
-    type: 'item.enqueued',
-    at: c.now,
-    tenant: item.tenant,
-    itemId: item.id,
-    workflowId: item.workflowId,
-    data: { to: item.status, item: state },
-  });
-  c.effects.appended = true;
+  await appendItemEvent(c, item, 'item.enqueued', { to: item.status, item: state });
   if (item.status === 'queued') c.effects.work = true;
   return { item, receipt };
 }
@@ -123,16 +107,26 @@ export async function applyStateChange(
   patch: ItemPatch,
 ): Promise<ItemRecord> {
   await c.tx.updateItem(item.id, patch);
+  await appendItemEvent(c, item, type, { from: item.status, to: item.status, patch });
+  return { ...item, ...patch };
+}
+
+/** Appends an event about `item` to the log, in the caller's transaction. */
+async function appendItemEvent(
+  c: TxContext,
+  item: Pick<ItemRecord, 'id' | 'tenant' | 'workflowId'>,
+  type: string,
+  data: Record<string, unknown>,
+): Promise<void> {
   await c.tx.appendEvent({
     type,
     at: c.now,
     tenant: item.tenant,
     itemId: item.id,
     workflowId: item.workflowId,
-    data: { from: item.status, to: item.status, patch },
+    data,
   });
   c.effects.appended = true;
-  return { ...item, ...patch };
 }
 
 export const errorOf = (code: string, message: string): ItemError => ({ code, message });
