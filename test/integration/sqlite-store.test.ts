@@ -3,13 +3,13 @@
  * connections open a new file), and a committed schema snapshot so schema changes show
  * in review. Regenerate the snapshot with UPDATE_SCHEMA_SNAPSHOT=1.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { loadMigrations } from '../../src/store/sqlite/migrate.js';
 import { createStore } from '../../src/store/create-store.js';
-import { tempDir } from '../helpers/conveyors.js';
+import { tempDir, waitFor } from '../helpers/conveyors.js';
 
 const SNAPSHOT = new URL('../schema/sqlite-schema.sql', import.meta.url);
 
@@ -36,6 +36,28 @@ describe('SqliteStore', () => {
     const full = new SqliteStore({ filename: file, durability: 'full' });
     expect(full.db.pragma('synchronous', { simple: true })).toBe(2); // FULL
     await full.close();
+  });
+
+  it('checkpoints the WAL from its helper thread, not in the writer’s commits', async () => {
+    const file = join(tempDir(), 'wal.db');
+    const store = new SqliteStore({ filename: file, checkpoint: { intervalMs: 20, truncateFrames: 10 } });
+    expect(store.db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    for (let i = 0; i < 200; i++) {
+      await store.write(async (tx) => {
+        await tx.appendEvent({
+          type: 'x',
+          at: i,
+          tenant: 't',
+          itemId: null,
+          workflowId: null,
+          data: { pad: 'x'.repeat(2000) },
+        });
+      });
+    }
+    expect(statSync(file + '-wal').size).toBeGreaterThan(100_000);
+    await waitFor(() => statSync(file + '-wal').size === 0, 'the checkpointer to truncate the WAL', 5000);
+    expect(store.lastCheckpointError).toBeUndefined();
+    await store.close();
   });
 
   it('migration files are numbered without gaps', () => {

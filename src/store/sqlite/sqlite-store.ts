@@ -13,6 +13,7 @@ import { createSqliteExecutors } from './sqlite-executors.js';
 import { createSqliteItems } from './sqlite-items.js';
 import { createSqliteLogs } from './sqlite-logs.js';
 import { createSqliteReceipts } from './sqlite-receipts.js';
+import { Checkpointer } from './checkpointer.js';
 import { TxLock } from './tx-lock.js';
 
 export interface SqliteStoreOptions {
@@ -26,6 +27,8 @@ export interface SqliteStoreOptions {
   durability?: 'normal' | 'full' | undefined;
   /** How long a write waits for another process's write lock (ms). Default 10000. */
   busyTimeoutMs?: number | undefined;
+  /** Tuning of the checkpoint thread (file databases only); see checkpointer.ts. */
+  checkpoint?: { intervalMs?: number; truncateFrames?: number } | undefined;
 }
 
 export class SqliteStore implements Store {
@@ -35,6 +38,9 @@ export class SqliteStore implements Store {
   private readonly tx: WriteTx;
   private readonly reads: StoreReads;
   private closed = false;
+  private readonly checkpointer: Checkpointer | undefined;
+  /** The checkpointer's last failure, if any (it retries on its next tick). */
+  lastCheckpointError: string | undefined;
   private readonly begin: Database.Statement;
   private readonly commit: Database.Statement;
   private readonly rollback: Database.Statement;
@@ -42,7 +48,15 @@ export class SqliteStore implements Store {
   constructor(options: SqliteStoreOptions) {
     this.db = new Database(options.filename);
     this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
-    if (options.filename !== ':memory:') this.db.pragma('journal_mode = WAL');
+    if (options.filename !== ':memory:') {
+      this.db.pragma('journal_mode = WAL');
+      // Checkpoints run in a helper thread (see checkpointer.ts), not inside our COMMITs.
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.checkpointer = new Checkpointer(
+        { filename: options.filename, busyTimeoutMs: options.busyTimeoutMs ?? 10_000, ...options.checkpoint },
+        (message) => (this.lastCheckpointError = message),
+      );
+    }
     this.db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
     migrateSqlite(this.db);
     this.tx = {
@@ -81,6 +95,7 @@ export class SqliteStore implements Store {
     if (this.closed) return;
     this.closed = true;
     await this.lock.run(() => Promise.resolve());
+    await this.checkpointer?.close();
     this.db.close();
   }
 
