@@ -59,7 +59,7 @@ export class Checkpointer {
     // The store's owner decides the process lifetime, not this helper thread.
     this.worker.unref();
     this.worker.on('message', (m: unknown) => {
-      if (m && typeof m === 'object' && 'error' in m) onError(String((m as { error: unknown }).error));
+      if (m && typeof m === 'object' && 'error' in m) onError(String(m.error));
     });
     this.worker.on('error', (e) => onError(`checkpointer thread failed: ${e.message}`));
   }
