@@ -176,23 +176,22 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
       for (const dep of item.dependencies) insertDep.run(item.id, dep);
     },
     updateItem(id: string, patch: ItemPatch, lease?: LeasePatch) {
+      // Positional parameters, one statement per patch shape: this runs twice per item.
       const keys = Object.keys(patch) as (keyof ItemPatch)[];
-      const leaseKeys = lease ? (Object.keys(lease) as (keyof LeasePatch)[]) : [];
-      const signature = keys.join(',') + '|' + leaseKeys.join(',');
+      const withToken = lease?.leaseToken !== undefined;
+      const signature = `${keys.join(',')}|${lease ? (withToken ? 'tl' : 'l') : ''}`;
       let stmt = updates.get(signature);
       if (!stmt) {
-        const sets = keys.map((k) => `${PATCH_COLUMNS[k].column} = @${k}`);
-        if (lease && 'leaseToken' in lease) sets.push('lease_token = @leaseToken');
-        if (lease) sets.push('lease_expires_at = @leaseExpiresAt');
-        stmt = db.prepare(`UPDATE items SET ${sets.join(', ')} WHERE id = @id`);
+        const sets = keys.map((k) => `${PATCH_COLUMNS[k].column} = ?`);
+        if (withToken) sets.push('lease_token = ?');
+        if (lease) sets.push('lease_expires_at = ?');
+        stmt = db.prepare(`UPDATE items SET ${sets.join(', ')} WHERE id = ?`);
         updates.set(signature, stmt);
       }
-      const params: Record<string, unknown> = { id };
-      for (const k of keys) params[k] = PATCH_COLUMNS[k].encode(patch[k]);
-      if (lease) {
-        if (lease.leaseToken !== undefined) params.leaseToken = lease.leaseToken;
-        params.leaseExpiresAt = lease.leaseExpiresAt;
-      }
+      const params: unknown[] = keys.map((k) => PATCH_COLUMNS[k].encode(patch[k]));
+      if (withToken) params.push(lease!.leaseToken);
+      if (lease) params.push(lease.leaseExpiresAt);
+      params.push(id);
       stmt.run(params);
     },
     claimCandidates(spec) {

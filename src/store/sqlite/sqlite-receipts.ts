@@ -47,18 +47,26 @@ export function createSqliteReceipts(
   const insert = db.prepare(
     `INSERT INTO receipts (item_id, seq, id, status, timestamp_iso, executor_id, progress, output, error,
        retry_count, previous_hash, receipt_hash)
-     VALUES (@itemId, @seq, @id, @status, @timestamp_iso, @executorId, @progress, @output, @error,
-       @retryCount, @previousReceiptHash, @receiptHash)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const forItem = db.prepare<[string], ReceiptRow>('SELECT * FROM receipts WHERE item_id = ? ORDER BY seq');
   return {
     receipts: (itemId) => forItem.all(itemId).map(toReceipt),
     insertReceipt(r) {
-      insert.run({
-        ...r,
-        output: r.output === null ? null : JSON.stringify(r.output),
-        error: r.error === null ? null : JSON.stringify(r.error),
-      });
+      insert.run(
+        r.itemId,
+        r.seq,
+        r.id,
+        r.status,
+        r.timestamp_iso,
+        r.executorId,
+        r.progress,
+        r.output === null ? null : JSON.stringify(r.output),
+        r.error === null ? null : JSON.stringify(r.error),
+        r.retryCount,
+        r.previousReceiptHash,
+        r.receiptHash,
+      );
     },
   };
 }
