@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   canonicalJson,
+  canonicalReceiptJson,
   computeReceiptHash,
   sealReceipt,
   verifyReceiptChain,
@@ -52,6 +53,26 @@ describe('receipts', () => {
       '"progress":0,"retryCount":0,"seq":1,"status":"enqueued","timestamp_iso":"2026-01-01T00:00:00.000Z"}';
     expect(canonicalJson(unsigned)).toBe(canonical);
     expect(computeReceiptHash(unsigned)).toBe(createHash('sha256').update(canonical).digest('hex'));
+  });
+
+  it('the receipt fast path equals generic RFC 8785 canonicalization', () => {
+    const tricky: UnsignedReceipt[] = [
+      ...chain(4).map(({ receiptHash: _h, ...r }) => r),
+      {
+        id: 'r\u2028"\\',
+        itemId: 'ü/é',
+        seq: 7,
+        status: 'failed',
+        timestamp_iso: '2026-01-01T00:00:00.000Z',
+        executorId: null,
+        progress: 33.333333333333336,
+        output: { z: [1e21, -0, 0.1, 'x'], a: { é: null, b: true, '\u0000': 'nul' } },
+        error: { message: 'boom "quoted"', code: 'E' },
+        retryCount: 2,
+        previousReceiptHash: 'f'.repeat(64),
+      },
+    ];
+    for (const r of tricky) expect(canonicalReceiptJson(r)).toBe(canonicalJson(r));
   });
 
   it('canonical JSON follows RFC 8785 number formatting and key order', () => {

@@ -21,21 +21,31 @@ export function canonicalJson(value: unknown): string {
   return text;
 }
 
+/**
+ * The receipt's canonical JSON without a generic serializer: its keys are fixed, so they are
+ * written in RFC 8785 order (UTF-16 code units) directly; scalars use JSON.stringify, which is
+ * what RFC 8785 specifies for strings and numbers; only `output` and `error` (arbitrary JSON)
+ * go through `canonicalJson`. A test checks this equals `canonicalJson(receipt)`.
+ */
+export function canonicalReceiptJson(r: UnsignedReceipt): string {
+  const j = JSON.stringify;
+  return (
+    `{"error":${r.error === null ? 'null' : canonicalJson(r.error)}` +
+    `,"executorId":${j(r.executorId)}` +
+    `,"id":${j(r.id)}` +
+    `,"itemId":${j(r.itemId)}` +
+    `,"output":${r.output === null ? 'null' : canonicalJson(r.output)}` +
+    `,"previousReceiptHash":${j(r.previousReceiptHash)}` +
+    `,"progress":${j(r.progress)}` +
+    `,"retryCount":${j(r.retryCount)}` +
+    `,"seq":${j(r.seq)}` +
+    `,"status":${j(r.status)}` +
+    `,"timestamp_iso":${j(r.timestamp_iso)}}`
+  );
+}
+
 export function computeReceiptHash(receipt: UnsignedReceipt): string {
-  const body: UnsignedReceipt = {
-    id: receipt.id,
-    itemId: receipt.itemId,
-    seq: receipt.seq,
-    status: receipt.status,
-    timestamp_iso: receipt.timestamp_iso,
-    executorId: receipt.executorId,
-    progress: receipt.progress,
-    output: receipt.output,
-    error: receipt.error,
-    retryCount: receipt.retryCount,
-    previousReceiptHash: receipt.previousReceiptHash,
-  };
-  return createHash('sha256').update(canonicalJson(body)).digest('hex');
+  return createHash('sha256').update(canonicalReceiptJson(receipt)).digest('hex');
 }
 
 export function sealReceipt(receipt: UnsignedReceipt): Receipt {

@@ -44,7 +44,8 @@ export async function applyTransition(
   if (item === 'new') return insertNew(c, next as ItemRecord);
   const spec = next as TransitionSpec;
   assertTransition(item.id, item.status, spec.to, spec.receipt);
-  const merged: ItemRecord = { ...item, ...spec.patch, status: spec.to };
+  // One copy of the record: patched fields first, the receipt head filled in below.
+  const merged: ItemRecord = { ...item, ...spec.patch, ...spec.lease, status: spec.to };
   const receipt = sealReceipt({
     id: randomUUID(),
     itemId: item.id,
@@ -68,8 +69,9 @@ export async function applyTransition(
   await c.tx.insertReceipt(receipt);
   await appendItemEvent(c, item, `item.${spec.receipt}`, { from: item.status, to: spec.to, patch });
   if (spec.to === 'queued') c.effects.work = true;
-  const updated: ItemRecord = { ...merged, ...patch, ...spec.lease };
-  return { item: updated, receipt };
+  merged.receiptSeq = receipt.seq;
+  merged.receiptHash = receipt.receiptHash;
+  return { item: merged, receipt };
 }
 
 async function insertNew(c: TxContext, record: ItemRecord): Promise<TransitionResult> {

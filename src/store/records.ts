@@ -101,7 +101,7 @@ export function toWorkItem(r: ItemRecord): WorkItem {
       requiredCapabilities: r.requiredCapabilities,
       dependencies: r.dependencies,
       maxRetries: r.maxRetries,
-      backoff: r.backoff,
+      backoff: { ...r.backoff },
     },
     budget: r.budget,
     usage: r.usage,

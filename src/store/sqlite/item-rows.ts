@@ -47,7 +47,24 @@ export interface ItemRow {
   lease_expires_at: number | null;
 }
 
-const parse = <T>(text: string): T => JSON.parse(text) as T;
+const parse = <T>(text: string): T => {
+  // Most list/object columns are empty; skip the parser for them (fresh objects each time,
+  // since records are spread and patched by the engine).
+  if (text === '[]') return [] as T;
+  if (text === '{}') return {} as T;
+  return JSON.parse(text) as T;
+};
+
+/** Items share a handful of backoff policies: parse each distinct text once. */
+const backoffCache = new Map<string, BackoffPolicy>();
+function parseBackoff(text: string): BackoffPolicy {
+  let policy = backoffCache.get(text);
+  if (!policy) {
+    policy = Object.freeze(JSON.parse(text) as BackoffPolicy);
+    if (backoffCache.size < 1000) backoffCache.set(text, policy);
+  }
+  return policy;
+}
 const parseOrNull = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 const json = (v: unknown): string => JSON.stringify(v);
 const jsonOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
@@ -65,7 +82,7 @@ export function toItemRecord(r: ItemRow): ItemRecord {
     dependencies: parse<string[]>(r.dependencies),
     maxDurationMs: r.max_duration_ms,
     maxRetries: r.max_retries,
-    backoff: parse<BackoffPolicy>(r.backoff),
+    backoff: parseBackoff(r.backoff),
     budget: parseOrNull<Record<string, number>>(r.budget),
     usage: parse<Record<string, number>>(r.usage),
     idempotencyKey: r.idempotency_key,

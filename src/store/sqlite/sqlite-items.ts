@@ -189,7 +189,7 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
         updates.set(signature, stmt);
       }
       const params: unknown[] = keys.map((k) => PATCH_COLUMNS[k].encode(patch[k]));
-      if (withToken) params.push(lease!.leaseToken);
+      if (withToken) params.push(lease?.leaseToken);
       if (lease) params.push(lease.leaseExpiresAt);
       params.push(id);
       stmt.run(params);
