@@ -11,6 +11,7 @@ import { ITEM_STATUSES } from '../core/item-state.js';
 import type { Logger } from '../core/logger.js';
 import type {
   ConveyorEvent,
+  JsonValue,
   Executor,
   ItemCounts,
   LogLine,
@@ -132,7 +133,7 @@ export class Conveyor {
     const r = parseInput(completeSchema, result);
     return this.engine.complete(itemId, executorId, {
       success: r.success ?? true,
-      output: (r.output ?? null) as WorkItem['output'] & object,
+      output: (r.output ?? null) as JsonValue,
       error: r.error,
       usage: r.usage,
       leaseToken: r.leaseToken,

@@ -6,7 +6,7 @@
  */
 import { v7 as uuidv7 } from 'uuid';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../core/backoff.js';
-import { CycleError, NotFoundError, TenantMismatchError, ValidationError } from '../core/errors.js';
+import { NotFoundError, TenantMismatchError, ValidationError } from '../core/errors.js';
 import { PRIORITY } from '../core/types.js';
 import type { ItemRecord } from '../store/records.js';
 import { onItemFinished, orderByDependencies } from './dependencies.js';
@@ -139,11 +139,9 @@ export async function enqueuePlanned(c: TxContext, planned: PlannedItem[]): Prom
     }
     fresh.push(p);
   }
-  const batchIds = new Map(fresh.map((p) => [p.id, p]));
-  for (const p of fresh) {
-    if (p.dependencies.includes(p.id)) throw new CycleError([p.id, p.id]);
-  }
-  const ordered = orderByDependencies(fresh.map((p) => ({ ...p, id: p.id })));
+  const batchIds = new Set(fresh.map((p) => p.id));
+  // Also rejects an item that depends on itself (a cycle of one).
+  const ordered = orderByDependencies(fresh);
   const inserted = new Map<string, ItemRecord>();
   for (const p of ordered) {
     const record = buildRecord(p, c.now);
