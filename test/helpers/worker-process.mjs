@@ -45,7 +45,10 @@ const sleepSync = (ms) => Atomics.wait(blocker, 0, 0, ms);
 const handlers = {
   job: async (_payload, ctx) => {
     line(`exec ${describe(ctx)}`);
-    await new Promise((resolve) => setImmediate(resolve));
+    // A little I/O-like wait, as real handlers have: with no-op handlers one process can
+    // re-take SQLite's write lock back to back and starve the other (SQLite's busy handler
+    // sleeps and retries; its locks are not fair). Correctness does not depend on this.
+    await sleep(1);
     return { by: ctx.executorId };
   },
   hang: (_payload, ctx) => {
