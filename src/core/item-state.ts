@@ -33,8 +33,6 @@ export const TERMINAL_STATUSES: ReadonlySet<ItemStatus> = new Set([
   'cancelled',
   'skipped',
 ]);
-/** Statuses in which an executor holds a lease on the item. */
-export const LEASED_STATUSES: ReadonlySet<ItemStatus> = new Set(['assigned', 'running']);
 
 export function isTerminal(status: ItemStatus): boolean {
   return TERMINAL_STATUSES.has(status);

@@ -65,7 +65,11 @@ describe('subscribe', () => {
     await waitFor(() => forA.length === 2, 'two events for a');
     sub.close();
     await cv.completeWorkItem(a!.id, 'e', {});
-    await new Promise((r) => setTimeout(r, 30));
+    // A witness on the same filter: once it has the completion, a live subscription would too.
+    const witness: string[] = [];
+    const w = cv.subscribe({ itemId: a!.id, afterSeq: 0 }, (e) => void witness.push(e.type));
+    await waitFor(() => witness.includes('item.completed'), 'the witness to see the completion');
+    w.close();
     expect(forA).toEqual([`${a!.id}:item.enqueued`, `${a!.id}:item.started`]);
   });
 

@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import type { EventRecord } from '../records.js';
 import type { EventFilter, EventReads, StoreWrites } from '../store.js';
+import { createStatementCache } from './statement-cache.js';
 
 interface EventRow {
   seq: number;
@@ -35,7 +36,7 @@ export function createSqliteEvents(db: Database.Database): EventReads & Pick<Sto
   const items = db.prepare<[number, number], EventRow>(
     'SELECT * FROM events WHERE seq > ? AND item_id IS NOT NULL ORDER BY seq LIMIT ?',
   );
-  const filtered = new Map<string, Database.Statement<Record<string, unknown>, EventRow>>();
+  const cached = createStatementCache(db);
 
   return {
     appendEvent(e) {
@@ -50,12 +51,9 @@ export function createSqliteEvents(db: Database.Database): EventReads & Pick<Sto
       if (filter.workflowId !== undefined) where.push('workflow_id = @workflowId');
       if (filter.tenant !== undefined) where.push('tenant = @tenant');
       const sql = `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`;
-      let stmt = filtered.get(sql);
-      if (!stmt) {
-        stmt = db.prepare<Record<string, unknown>, EventRow>(sql);
-        filtered.set(sql, stmt);
-      }
-      return stmt.all({ after: afterSeq, limit, ...filter }).map(toEvent);
+      return cached<Record<string, unknown>, EventRow>(sql)
+        .all({ after: afterSeq, limit, ...filter })
+        .map(toEvent);
     },
   };
 }

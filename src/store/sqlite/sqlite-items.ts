@@ -8,6 +8,7 @@ import { ConflictError } from '../../core/errors.js';
 import type { ItemStatus } from '../../core/item-state.js';
 import type { ClaimSpec, ItemFilter, ItemReads, ListPage, StoreWrites } from '../store.js';
 import type { ItemPatch, ItemRecord, LeasePatch } from '../records.js';
+import { createStatementCache } from './statement-cache.js';
 import { PATCH_COLUMNS, toInsertParams, toItemRecord, type ItemRow } from './item-rows.js';
 
 type ItemWrites = Pick<
@@ -62,6 +63,10 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
   );
   const insertDep = db.prepare('INSERT OR IGNORE INTO item_deps (item_id, depends_on_id) VALUES (?, ?)');
   const byId = db.prepare<[string], ItemRow>('SELECT * FROM items WHERE id = ?');
+  const byIds = db.prepare<[string], ItemRow>(
+    'SELECT * FROM items WHERE id IN (SELECT value FROM json_each(?))',
+  );
+  const cached = createStatementCache(db);
   const byKey = db.prepare<[string, string], ItemRow>(
     'SELECT * FROM items WHERE tenant = ? AND idempotency_key = ?',
   );
@@ -115,10 +120,7 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
     },
     getItems(ids) {
       if (ids.length === 0) return [];
-      const rows = db
-        .prepare<[string], ItemRow>('SELECT * FROM items WHERE id IN (SELECT value FROM json_each(?))')
-        .all(JSON.stringify(ids));
-      return rows.map(toItemRecord);
+      return byIds.all(JSON.stringify(ids)).map(toItemRecord);
     },
     findByIdempotencyKey(tenant, key) {
       const row = byKey.get(tenant, key);
@@ -132,21 +134,21 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
       }
       params.limit = page.limit;
       const sql = `SELECT * FROM items ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq DESC LIMIT @limit`;
-      const rows = db.prepare<Record<string, unknown>, ItemRow>(sql).all(params);
+      const rows = cached<Record<string, unknown>, ItemRow>(sql).all(params);
       const last = rows.at(-1);
       return { items: rows.map(toItemRecord), lastSeq: rows.length === page.limit && last ? last.seq : null };
     },
     countByStatus(filter) {
       const { where, params } = filterSql(filter);
       const sql = `SELECT status, count(*) AS n FROM items ${where.length ? 'WHERE ' + where.join(' AND ') : ''} GROUP BY status`;
-      const rows = db.prepare<Record<string, unknown>, { status: ItemStatus; n: number }>(sql).all(params);
+      const rows = cached<Record<string, unknown>, { status: ItemStatus; n: number }>(sql).all(params);
       return Object.fromEntries(rows.map((r) => [r.status, r.n]));
     },
     queuedItems(filter, limit) {
       const { where, params } = filterSql({ ...filter, status: 'queued' });
       params.limit = limit;
       const sql = `SELECT * FROM items WHERE ${where.join(' AND ')} ORDER BY priority DESC, run_at ASC, seq ASC LIMIT @limit`;
-      return db.prepare<Record<string, unknown>, ItemRow>(sql).all(params).map(toItemRecord);
+      return cached<Record<string, unknown>, ItemRow>(sql).all(params).map(toItemRecord);
     },
     pendingDependents(id) {
       return dependents.all(id).map((r) => r.item_id);
