@@ -5,7 +5,6 @@
  */
 import { z } from 'zod';
 import { systemClock, type Clock } from '../core/clock.js';
-import { ValidationError } from '../core/errors.js';
 import { defaultLogger, type Logger } from '../core/logger.js';
 import { Engine } from '../engine/engine.js';
 import { nameSchema, parseInput } from '../engine/validation.js';
@@ -14,8 +13,15 @@ import { createStore, DEFAULT_DATABASE } from '../store/create-store.js';
 import { Conveyor } from './conveyor.js';
 
 export interface ConveyorOptions {
-  /** File path, `sqlite:<path>`, `:memory:` (CONTRACT §1). Default: CONVEYOR_DATABASE_URL or ./conveyor.db. */
+  /**
+   * File path, `sqlite:<path>`, `:memory:` or a `postgres://` URL (CONTRACT §1).
+   * Default: CONVEYOR_DATABASE_URL or ./conveyor.db.
+   */
   database?: string;
+  /** PostgreSQL: the schema for Conveyor's tables, so several apps can share a database. Default 'conveyor'. */
+  schema?: string;
+  /** PostgreSQL: connections per process for queries (one more listens for wake-ups). Default 10. */
+  poolSize?: number;
   /** Tenant of items enqueued without one. Default 'default'. */
   tenant?: string;
   logger?: Logger;
@@ -23,7 +29,10 @@ export interface ConveyorOptions {
   leaseMs?: number;
   /** SQLite durability: 'normal' (default, WAL + synchronous=NORMAL) or 'full' (fsync each commit). */
   durability?: 'normal' | 'full';
-  /** Where "now" comes from; tests pass `createManualClock()`. */
+  /**
+   * Where "now" comes from; tests pass `createManualClock()`. On PostgreSQL, transactions
+   * use the database server's clock unless this is set (then this replaces it: tests only).
+   */
   clock?: Clock;
   /** Random source for backoff jitter (0 ≤ r < 1). */
   random?: () => number;
@@ -35,6 +44,8 @@ export interface ConveyorOptions {
 
 const optionsSchema = z.strictObject({
   database: z.string().min(1).optional(),
+  schema: z.string().optional(),
+  poolSize: z.number().int().min(1).max(1000).optional(),
   tenant: nameSchema.optional(),
   logger: z.custom<Logger>((v) => !!v && typeof v === 'object', 'must be a logger object').optional(),
   leaseMs: z
@@ -55,24 +66,22 @@ const optionsSchema = z.strictObject({
   changePollMs: z.number().int().min(1).max(60_000).optional(),
 });
 
-export function createConveyor(options: ConveyorOptions = {}): Promise<Conveyor> {
-  try {
-    const o = parseInput(optionsSchema, options);
-    const store = createStore(o.database ?? process.env.CONVEYOR_DATABASE_URL ?? DEFAULT_DATABASE, {
-      durability: o.durability,
-    });
-    const engine = new Engine(store, {
-      clock: o.clock ?? systemClock,
-      leaseMs: o.leaseMs ?? 30_000,
-      random: o.random ?? Math.random,
-      defaultTenant: o.tenant ?? 'default',
-      changePollMs: o.changePollMs ?? 50,
-    });
-    return Promise.resolve(
-      new Conveyor(engine, new ResourceRegistry(o.resources), o.logger ?? defaultLogger),
-    );
-  } catch (e) {
-    if (e instanceof ValidationError) return Promise.reject(e);
-    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
-  }
+export async function createConveyor(options: ConveyorOptions = {}): Promise<Conveyor> {
+  const o = parseInput(optionsSchema, options);
+  const logger = o.logger ?? defaultLogger;
+  const store = await createStore(o.database ?? process.env.CONVEYOR_DATABASE_URL ?? DEFAULT_DATABASE, {
+    durability: o.durability,
+    clock: o.clock,
+    schema: o.schema,
+    poolSize: o.poolSize,
+    logger,
+  });
+  const engine = new Engine(store, {
+    clock: o.clock ?? systemClock,
+    leaseMs: o.leaseMs ?? 30_000,
+    random: o.random ?? Math.random,
+    defaultTenant: o.tenant ?? 'default',
+    changePollMs: o.changePollMs ?? 50,
+  });
+  return new Conveyor(engine, new ResourceRegistry(o.resources), logger);
 }

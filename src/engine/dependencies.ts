@@ -13,9 +13,11 @@ import type { TxContext } from './tx-context.js';
 export async function onItemFinished(c: TxContext, parent: ItemRecord): Promise<void> {
   if (parent.status === 'completed') {
     for (const id of await c.tx.pendingDependents(parent.id)) {
-      if ((await c.tx.unfinishedDependencies(id)) > 0) continue;
+      // Lock the child before counting: two parents finishing at once (PostgreSQL) would
+      // otherwise each see the other unfinished, and neither would queue it.
       const child = await c.tx.getItem(id);
       if (child?.status !== 'pending') continue;
+      if ((await c.tx.unfinishedDependencies(id)) > 0) continue;
       await applyTransition(c, child, { to: 'queued', receipt: 'queued', actor: null });
     }
     return;

@@ -40,6 +40,8 @@ export type SettleResult = { ok: true } | { ok: false; error: unknown };
 export class Engine {
   readonly notifier: Notifier;
   private closed = false;
+  /** Store clock minus process clock, as last seen: 0 unless the database keeps time. */
+  private clockOffsetMs = 0;
 
   constructor(
     readonly store: Store,
@@ -52,15 +54,25 @@ export class Engine {
     return this.closed;
   }
 
+  /** The store's time, estimated from the process clock (for timers; transactions use the store's own). */
+  now(): number {
+    return this.settings.clock.now() + this.clockOffsetMs;
+  }
+
   /** Runs `fn` in one transaction, then tells in-process listeners what it changed. */
   async write<T>(fn: (c: TxContext) => Promise<T>): Promise<T> {
     if (this.closed) throw new ClosedError();
-    const effects = newEffects();
+    let effects = newEffects();
     let result: T;
     try {
-      result = await this.store.write((tx) =>
-        fn({ tx, now: this.settings.clock.now(), effects, settings: this.settings }),
-      );
+      result = await this.store.write(async (tx, now) => {
+        // The store may run this again (PostgreSQL after a deadlock): start clean each time.
+        effects = newEffects();
+        this.clockOffsetMs = now - this.settings.clock.now();
+        const value = await fn({ tx, now, effects, settings: this.settings });
+        if (effects.queued.size > 0) await tx.announceWork([...effects.queued.values()]);
+        return value;
+      });
     } catch (e) {
       // Our typed errors pass through; anything else came from the database (busy, disk
       // full, constraint) and is wrapped so callers can tell "your input" from "our store".

@@ -11,7 +11,7 @@ import { assertTransition, type ItemStatus, type ReceiptStatus } from '../core/i
 import { sealReceipt } from '../core/receipts.js';
 import type { Receipt } from '../core/types.js';
 import type { ItemPatch, ItemRecord, LeasePatch } from '../store/records.js';
-import type { TxContext } from './tx-context.js';
+import { noteQueued, type TxContext } from './tx-context.js';
 
 export interface TransitionSpec {
   to: ItemStatus;
@@ -68,7 +68,7 @@ export async function applyTransition(
   await c.tx.updateItem(item.id, patch, spec.lease);
   await c.tx.insertReceipt(receipt);
   await appendItemEvent(c, item, `item.${spec.receipt}`, { from: item.status, to: spec.to, patch });
-  if (spec.to === 'queued') c.effects.work = true;
+  if (spec.to === 'queued') noteQueued(c, merged);
   merged.receiptSeq = receipt.seq;
   merged.receiptHash = receipt.receiptHash;
   return { item: merged, receipt };
@@ -94,7 +94,7 @@ async function insertNew(c: TxContext, record: ItemRecord): Promise<TransitionRe
   await c.tx.insertReceipt(receipt);
   const { leaseToken: _t, leaseExpiresAt: _e, ...state } = item;
   await appendItemEvent(c, item, 'item.enqueued', { to: item.status, item: state });
-  if (item.status === 'queued') c.effects.work = true;
+  if (item.status === 'queued') noteQueued(c, item);
   return { item, receipt };
 }
 

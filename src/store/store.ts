@@ -54,7 +54,10 @@ export interface EventFilter {
 export interface ItemReads {
   /** The item, or undefined. Inside a write transaction the row is locked for it (PostgreSQL). */
   getItem(id: string): Awaitable<ItemRecord | undefined>;
-  /** Items by id, in no particular order; unknown ids are left out. */
+  /**
+   * Items by id, in no particular order; unknown ids are left out. Inside a write
+   * transaction the rows are share-locked (PostgreSQL), so they cannot change before commit.
+   */
   getItems(ids: readonly string[]): Awaitable<ItemRecord[]>;
   findByIdempotencyKey(tenant: string, key: string): Awaitable<ItemRecord | undefined>;
   /** Newest first, with the seq of the last row for the next page. */
@@ -116,11 +119,50 @@ export interface StoreWrites {
     expiresAt: number,
   ): Awaitable<string[]>;
   insertReceipt(receipt: Receipt): Awaitable<void>;
-  /** Appends to the event log; returns the new seq. */
-  appendEvent(event: NewEvent): Awaitable<number>;
+  /**
+   * Appends to the event log. Seqs follow commit order (a reader that has seen seq n will
+   * never later find a new event below n), which is what lets subscribers resume by seq.
+   */
+  appendEvent(event: NewEvent): Awaitable<void>;
   appendLog(itemId: string, attempt: number, at: number, message: string): Awaitable<void>;
   upsertExecutor(executor: ExecutorRecord): Awaitable<void>;
   touchExecutor(id: string, at: number): Awaitable<void>;
+  /**
+   * Items of these kinds became queued in this transaction: when it commits, wake up to
+   * `count` idle claimers (of other processes too) that could take each kind. A backend
+   * without cross-process wake-ups does nothing here.
+   */
+  announceWork(kinds: readonly WorkKind[]): Awaitable<void>;
+}
+
+/** Newly queued items of one type, queue and capability set. */
+export interface WorkKind {
+  type: string;
+  queue: string;
+  capabilities: readonly string[];
+  count: number;
+}
+
+/** A claimer that found no work and wants to be woken when some arrives. */
+export interface WorkWaiter {
+  id: string;
+  types: readonly string[] | null;
+  queues: readonly string[] | null;
+  capabilities: readonly string[];
+}
+
+/**
+ * Targeted wake-ups across processes (PostgreSQL: LISTEN/NOTIFY). An idle claimer
+ * registers; a transaction that queues matching work wakes as many registered claimers
+ * as it queued items, not all of them.
+ */
+export interface Wakeups {
+  /** Registers `waiter` as idle for up to `ttlMs` (a registration nobody refreshes lapses). */
+  idle(waiter: WorkWaiter, ttlMs: number): Promise<void>;
+  /** Withdraws the registration (the claimer is full or stopping). */
+  busy(waiterId: string): Promise<void>;
+  /** Calls `fn` when a writer wakes `waiterId`; returns the matching unsubscribe. */
+  onWake(waiterId: string, fn: () => void): () => void;
 }
 
 export type WriteTx = StoreReads & StoreWrites;
@@ -128,10 +170,17 @@ export type WriteTx = StoreReads & StoreWrites;
 export interface Store extends StoreReads {
   readonly kind: 'sqlite' | 'postgres';
   /**
-   * Runs `fn` in one write transaction (SQLite: BEGIN IMMEDIATE): everything it writes
-   * commits together or not at all. Transactions on one Store run one at a time.
+   * Runs `fn` in one write transaction: everything it writes commits together or not at
+   * all. `now` is the transaction's time (epoch ms) from the store's clock: the process
+   * clock for SQLite, the database server's clock for PostgreSQL, so that every process
+   * compares leases and run times against one clock. A backend may run `fn` again after a
+   * deadlock or a lost race (PostgreSQL), so `fn` must not keep state across calls.
+   * SQLite runs one transaction at a time; PostgreSQL runs them concurrently, with row
+   * locks taken by the reads made through `tx`.
    */
-  write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T>;
+  write<T>(fn: (tx: WriteTx, now: number) => Promise<T>): Promise<T>;
+  /** Cross-process wake-ups for idle claimers, when the backend has them. */
+  readonly wakeups?: Wakeups | undefined;
   /**
    * A number that changes when any connection (another process included) commits; used
    * to wake idle workers and subscribers cheaply.

@@ -223,7 +223,7 @@ export class Worker {
       queues: this.o.queues,
       capabilities: this.o.capabilities,
     });
-    if (next !== null) this.scheduleFill(next - this.engine.settings.clock.now());
+    if (next !== null) this.scheduleFill(next - this.engine.now());
   }
 
   private scheduleFill(delayMs: number): void {
@@ -239,7 +239,7 @@ export class Worker {
     const run: Run = { record, controller: new AbortController(), timer: undefined, done: false };
     this.active.set(record.id, run);
     if (record.deadlineAt !== null) {
-      const ms = record.deadlineAt - this.engine.settings.clock.now();
+      const ms = record.deadlineAt - this.engine.now();
       run.timer = setTimeout(() => this.onTimeout(run), Math.max(0, ms));
     }
     const handler = this.o.handlers[record.type]!;

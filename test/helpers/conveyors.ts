@@ -19,6 +19,17 @@ export function tempDir(prefix = 'conveyor-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/** Tracks `cv` until it closes; `afterClose` runs once it has (cleanup of its database). */
+export function trackConveyor(cv: Conveyor, afterClose?: () => Promise<void>): void {
+  open.add(cv);
+  const close = cv.close.bind(cv);
+  cv.close = async () => {
+    open.delete(cv);
+    await close();
+    await afterClose?.();
+  };
+}
+
 /** A Conveyor on a new SQLite file (real file, WAL), closed by `close()` as usual. */
 export async function openTestConveyor(options: ConveyorOptions = {}): Promise<Conveyor> {
   const cv = await createConveyor({
@@ -27,12 +38,7 @@ export async function openTestConveyor(options: ConveyorOptions = {}): Promise<C
     changePollMs: 10,
     ...options,
   });
-  open.add(cv);
-  const close = cv.close.bind(cv);
-  cv.close = async () => {
-    open.delete(cv);
-    await close();
-  };
+  trackConveyor(cv);
   return cv;
 }
 

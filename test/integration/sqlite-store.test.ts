@@ -7,7 +7,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { loadMigrations } from '../../src/store/sqlite/migrate.js';
+import { sqliteMigrations } from '../../src/store/sqlite/migrate.js';
 import { createStore } from '../../src/store/create-store.js';
 import { tempDir, waitFor } from '../helpers/conveyors.js';
 
@@ -31,7 +31,7 @@ describe('SqliteStore', () => {
     expect(a.db.pragma('busy_timeout', { simple: true })).toBe(10_000);
     expect(a.db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
     const versions = a.db.prepare('SELECT version FROM schema_migrations ORDER BY version').all();
-    expect(versions).toEqual(loadMigrations().map((m) => ({ version: m.version })));
+    expect(versions).toEqual(sqliteMigrations().map((m) => ({ version: m.version })));
     await Promise.all([a.close(), b.close()]);
     const full = new SqliteStore({ filename: file, durability: 'full' });
     expect(full.db.pragma('synchronous', { simple: true })).toBe(2); // FULL
@@ -61,7 +61,7 @@ describe('SqliteStore', () => {
   });
 
   it('migration files are numbered without gaps', () => {
-    const versions = loadMigrations().map((m) => m.version);
+    const versions = sqliteMigrations().map((m) => m.version);
     expect(versions).toEqual(versions.map((_, i) => i + 1));
   });
 
@@ -76,7 +76,7 @@ describe('SqliteStore', () => {
   it('createStore understands file paths, sqlite: URLs and :memory:', async () => {
     const dir = tempDir();
     for (const url of [join(dir, 'a.db'), `sqlite:${join(dir, 'b.db')}`, ':memory:', 'sqlite::memory:']) {
-      const s = createStore(url);
+      const s = await createStore(url);
       expect(s.kind).toBe('sqlite');
       await s.close();
     }

@@ -1,34 +1,18 @@
 /**
  * @module migrate
- * Versioned, append-only migrations (`migrations/NNNN_name.sql`), applied on open in one
- * IMMEDIATE transaction so two processes opening a new file at once cannot both apply one.
- * The .sql files ship beside the compiled module (the build copies them to dist/).
+ * SQLite migrations (`migrations/NNNN_name.sql`), applied on open in one IMMEDIATE
+ * transaction so two processes opening a new file at once cannot both apply one.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import type Database from 'better-sqlite3';
+import { loadMigrations } from '../migrations.js';
 
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
 
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
-
-export function loadMigrations(): Migration[] {
-  return readdirSync(MIGRATIONS_DIR)
-    .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
-    .sort()
-    .map((file) => ({
-      version: Number(file.slice(0, 4)),
-      name: file.slice(5, -4),
-      sql: readFileSync(new URL(file, MIGRATIONS_DIR), 'utf8'),
-    }));
-}
+export const sqliteMigrations = () => loadMigrations(MIGRATIONS_DIR);
 
 /** Applies the migrations this database has not seen; returns the versions applied. */
 export function migrateSqlite(db: Database.Database): number[] {
-  const migrations = loadMigrations();
+  const migrations = sqliteMigrations();
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
   // IMMEDIATE takes the write lock before reading the version, so a concurrent opener waits

@@ -1,32 +1,13 @@
 /**
  * @module sqlite-events
  * The append-only event log: written in the same transaction as the change it records,
- * read in seq order by subscribers and by replay.
+ * read in seq order by subscribers and by replay. SQLite runs one write transaction at a
+ * time, so seq order is commit order.
  */
 import type Database from 'better-sqlite3';
-import type { EventRecord } from '../records.js';
 import type { EventFilter, EventReads, StoreWrites } from '../store.js';
+import { toEvent, type EventRow } from '../rows/log-rows.js';
 import { createStatementCache } from './statement-cache.js';
-
-interface EventRow {
-  seq: number;
-  type: string;
-  at: number;
-  tenant: string;
-  item_id: string | null;
-  workflow_id: string | null;
-  data: string;
-}
-
-const toEvent = (r: EventRow): EventRecord => ({
-  seq: r.seq,
-  type: r.type,
-  at: r.at,
-  tenant: r.tenant,
-  itemId: r.item_id,
-  workflowId: r.workflow_id,
-  data: JSON.parse(r.data) as Record<string, unknown>,
-});
 
 export function createSqliteEvents(db: Database.Database): EventReads & Pick<StoreWrites, 'appendEvent'> {
   const insert = db.prepare(
@@ -40,8 +21,7 @@ export function createSqliteEvents(db: Database.Database): EventReads & Pick<Sto
 
   return {
     appendEvent(e) {
-      const info = insert.run(e.type, e.at, e.tenant, e.itemId, e.workflowId, JSON.stringify(e.data));
-      return Number(info.lastInsertRowid);
+      insert.run(e.type, e.at, e.tenant, e.itemId, e.workflowId, JSON.stringify(e.data));
     },
     headSeq: () => head.get()?.s ?? 0,
     itemEvents: (afterSeq, limit) => items.all(afterSeq, limit).map(toEvent),

@@ -3,33 +3,15 @@
  * Executor registrations (push executors and pull workers) and their last heartbeat.
  */
 import type Database from 'better-sqlite3';
-import type { ExecutorRecord } from '../records.js';
 import type { ExecutorReads, StoreWrites } from '../store.js';
-
-interface ExecutorRow {
-  id: string;
-  capabilities: string;
-  concurrency: number;
-  busy: number;
-  registered_at: number;
-  last_seen_at: number;
-}
-
-const toExecutor = (r: ExecutorRow): ExecutorRecord => ({
-  id: r.id,
-  capabilities: JSON.parse(r.capabilities) as string[],
-  concurrency: r.concurrency,
-  busy: r.busy === 1,
-  registeredAt: r.registered_at,
-  lastSeenAt: r.last_seen_at,
-});
+import { executorParams, toExecutor, type ExecutorRow } from '../rows/log-rows.js';
 
 export function createSqliteExecutors(
   db: Database.Database,
 ): ExecutorReads & Pick<StoreWrites, 'upsertExecutor' | 'touchExecutor'> {
   const upsert = db.prepare(
     `INSERT INTO executors (id, capabilities, concurrency, busy, registered_at, last_seen_at)
-     VALUES (@id, @capabilities, @concurrency, @busy, @registeredAt, @lastSeenAt)
+     VALUES (@id, @capabilities, @concurrency, @busy, @registered_at, @last_seen_at)
      ON CONFLICT (id) DO UPDATE SET capabilities = excluded.capabilities, concurrency = excluded.concurrency,
        busy = excluded.busy, last_seen_at = excluded.last_seen_at`,
   );
@@ -43,7 +25,7 @@ export function createSqliteExecutors(
     },
     listExecutors: () => all.all().map(toExecutor),
     upsertExecutor(e) {
-      upsert.run({ ...e, capabilities: JSON.stringify(e.capabilities), busy: e.busy ? 1 : 0 });
+      upsert.run(executorParams(e));
     },
     touchExecutor(id, at) {
       touch.run(at, id);

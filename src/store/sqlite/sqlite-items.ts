@@ -9,7 +9,7 @@ import type { ItemStatus } from '../../core/item-state.js';
 import type { ClaimSpec, ItemFilter, ItemReads, ListPage, StoreWrites } from '../store.js';
 import type { ItemPatch, ItemRecord, LeasePatch } from '../records.js';
 import { createStatementCache } from './statement-cache.js';
-import { PATCH_COLUMNS, toInsertParams, toItemRecord, type ItemRow } from './item-rows.js';
+import { PATCH_COLUMNS, toInsertParams, toItemRecord, type ItemRow } from '../rows/item-rows.js';
 
 type ItemWrites = Pick<
   StoreWrites,

@@ -5,7 +5,9 @@
  * transaction never has to upgrade its lock half way (the classic SQLITE_BUSY deadlock).
  */
 import Database from 'better-sqlite3';
+import { systemClock, type Clock } from '../../core/clock.js';
 import { ClosedError } from '../../core/errors.js';
+import { DelegatedReads } from '../delegated-reads.js';
 import type { Store, StoreReads, WriteTx } from '../store.js';
 import { migrateSqlite } from './migrate.js';
 import { createSqliteEvents } from './sqlite-events.js';
@@ -29,14 +31,16 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number | undefined;
   /** Tuning of the checkpoint thread (file databases only); see checkpointer.ts. */
   checkpoint?: { intervalMs?: number; truncateFrames?: number } | undefined;
+  /** Where a transaction's "now" comes from. Default: the process clock. */
+  clock?: Clock | undefined;
 }
 
-export class SqliteStore implements Store {
+export class SqliteStore extends DelegatedReads implements Store {
   readonly kind = 'sqlite' as const;
   readonly db: Database.Database;
   private readonly lock = new TxLock();
   private readonly tx: WriteTx;
-  private readonly reads: StoreReads;
+  protected readonly reads: StoreReads;
   private closed = false;
   private readonly checkpointer: Checkpointer | undefined;
   /** The checkpointer's last failure, if any (it retries on its next tick). */
@@ -44,8 +48,11 @@ export class SqliteStore implements Store {
   private readonly begin: Database.Statement;
   private readonly commit: Database.Statement;
   private readonly rollback: Database.Statement;
+  private readonly clock: Clock;
 
   constructor(options: SqliteStoreOptions) {
+    super();
+    this.clock = options.clock ?? systemClock;
     this.db = new Database(options.filename);
     this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
     if (options.filename !== ':memory:') {
@@ -65,6 +72,8 @@ export class SqliteStore implements Store {
       ...createSqliteEvents(this.db),
       ...createSqliteExecutors(this.db),
       ...createSqliteLogs(this.db),
+      // One process per file is woken in-process; others notice data_version move.
+      announceWork: () => undefined,
     };
     this.reads = this.guardReads(this.tx);
     this.begin = this.db.prepare('BEGIN IMMEDIATE');
@@ -72,12 +81,12 @@ export class SqliteStore implements Store {
     this.rollback = this.db.prepare('ROLLBACK');
   }
 
-  async write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+  async write<T>(fn: (tx: WriteTx, now: number) => Promise<T>): Promise<T> {
     if (this.closed) throw new ClosedError('store');
     return this.lock.run(async () => {
       this.begin.run();
       try {
-        const result = await fn(this.tx);
+        const result = await fn(this.tx, this.clock.now());
         this.commit.run();
         return result;
       } catch (e) {
@@ -113,25 +122,4 @@ export class SqliteStore implements Store {
     }
     return guarded as unknown as StoreReads;
   }
-
-  // StoreReads, delegated through the guard.
-  getItem: StoreReads['getItem'] = (...a) => this.reads.getItem(...a);
-  getItems: StoreReads['getItems'] = (...a) => this.reads.getItems(...a);
-  findByIdempotencyKey: StoreReads['findByIdempotencyKey'] = (...a) => this.reads.findByIdempotencyKey(...a);
-  listItems: StoreReads['listItems'] = (...a) => this.reads.listItems(...a);
-  countByStatus: StoreReads['countByStatus'] = (...a) => this.reads.countByStatus(...a);
-  queuedItems: StoreReads['queuedItems'] = (...a) => this.reads.queuedItems(...a);
-  pendingDependents: StoreReads['pendingDependents'] = (...a) => this.reads.pendingDependents(...a);
-  unfinishedDependencies: StoreReads['unfinishedDependencies'] = (...a) =>
-    this.reads.unfinishedDependencies(...a);
-  activeCountForExecutor: StoreReads['activeCountForExecutor'] = (...a) =>
-    this.reads.activeCountForExecutor(...a);
-  nextRunAt: StoreReads['nextRunAt'] = (...a) => this.reads.nextRunAt(...a);
-  receipts: StoreReads['receipts'] = (...a) => this.reads.receipts(...a);
-  eventsAfter: StoreReads['eventsAfter'] = (...a) => this.reads.eventsAfter(...a);
-  itemEvents: StoreReads['itemEvents'] = (...a) => this.reads.itemEvents(...a);
-  headSeq: StoreReads['headSeq'] = (...a) => this.reads.headSeq(...a);
-  getExecutor: StoreReads['getExecutor'] = (...a) => this.reads.getExecutor(...a);
-  listExecutors: StoreReads['listExecutors'] = (...a) => this.reads.listExecutors(...a);
-  logs: StoreReads['logs'] = (...a) => this.reads.logs(...a);
 }

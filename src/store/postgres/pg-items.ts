@@ -1,0 +1,217 @@
+/**
+ * @module pg-items
+ * Item reads and writes on PostgreSQL. The same functions serve reads outside a
+ * transaction (pool, no locks) and inside one (`locking`): there `getItem` locks the row
+ * FOR UPDATE and `getItems` FOR SHARE, so the engine's read-check-write holds against
+ * other processes, and claims and the reaper skip rows another transaction holds.
+ */
+import { ConflictError } from '../../core/errors.js';
+import type { ItemStatus } from '../../core/item-state.js';
+import type { ItemPatch, ItemRecord, LeasePatch } from '../records.js';
+import { PATCH_COLUMNS, toInsertParams, toItemRecord, type ItemRow } from '../rows/item-rows.js';
+import type { ClaimSpec, ItemFilter, ItemReads, StoreWrites } from '../store.js';
+import { sqlState, type Query } from './pg-sql.js';
+
+type ItemWrites = Pick<
+  StoreWrites,
+  'insertItem' | 'updateItem' | 'claimCandidates' | 'expiredItems' | 'renewLeases'
+>;
+
+/** `WHERE` clauses for list/count filters, with positional parameters from `values`. */
+function filterSql(filter: ItemFilter, values: unknown[]): string[] {
+  const where: string[] = [];
+  const add = (clause: (p: string) => string, v: unknown) => {
+    values.push(v);
+    where.push(clause(`$${values.length}`));
+  };
+  if (filter.tenant !== undefined) add((p) => `tenant = ${p}`, filter.tenant);
+  if (filter.status !== undefined)
+    add((p) => `status = ANY(${p}::text[])`, Array.isArray(filter.status) ? filter.status : [filter.status]);
+  if (filter.type !== undefined) add((p) => `type = ${p}`, filter.type);
+  if (filter.queue !== undefined) add((p) => `queue = ${p}`, filter.queue);
+  if (filter.workflowId !== undefined) add((p) => `workflow_id = ${p}`, filter.workflowId);
+  if (filter.executorId !== undefined) add((p) => `executor_id = ${p}`, filter.executorId);
+  return where;
+}
+
+// $1 queues (text[] or NULL for any), $2 types (same), $3 capabilities (JSON array text).
+const CLAIMABLE_WHERE = `
+  status = 'queued'
+  AND ($1::text[] IS NULL OR queue = ANY($1::text[]))
+  AND ($2::text[] IS NULL OR type = ANY($2::text[]))
+  AND (required_caps = '[]' OR required_caps::jsonb <@ $3::jsonb)`;
+
+const INSERT_COLUMNS = Object.keys(toInsertParams({} as ItemRecord));
+const INSERT_SQL = `INSERT INTO items (${INSERT_COLUMNS.join(', ')})
+  VALUES (${INSERT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`;
+
+export function createPgItems(query: Query, locking: boolean): ItemReads & ItemWrites {
+  const claimParams = (spec: Omit<ClaimSpec, 'now' | 'limit'>) => [
+    spec.queues ? [...spec.queues] : null,
+    spec.types ? [...spec.types] : null,
+    JSON.stringify(spec.capabilities),
+  ];
+  const rows = async (text: string, values: unknown[]) =>
+    (await query<ItemRow>(text, values)).map(toItemRecord);
+
+  return {
+    async getItem(id) {
+      const [row] = await query<ItemRow>(`SELECT * FROM items WHERE id = $1${locking ? ' FOR UPDATE' : ''}`, [
+        id,
+      ]);
+      return row ? toItemRecord(row) : undefined;
+    },
+    async getItems(ids) {
+      if (ids.length === 0) return [];
+      // In id order, so two transactions share-locking overlapping sets cannot deadlock.
+      return rows(
+        `SELECT * FROM items WHERE id = ANY($1::text[]) ORDER BY id${locking ? ' FOR SHARE' : ''}`,
+        [[...ids]],
+      );
+    },
+    async findByIdempotencyKey(tenant, key) {
+      const [row] = await query<ItemRow>('SELECT * FROM items WHERE tenant = $1 AND idempotency_key = $2', [
+        tenant,
+        key,
+      ]);
+      return row ? toItemRecord(row) : undefined;
+    },
+    async listItems(filter, page) {
+      const values: unknown[] = [];
+      const where = filterSql(filter, values);
+      if (page.beforeSeq !== undefined) {
+        values.push(page.beforeSeq);
+        where.push(`seq < $${values.length}`);
+      }
+      values.push(page.limit);
+      const found = await query<ItemRow>(
+        `SELECT * FROM items ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+          ORDER BY seq DESC LIMIT $${values.length}`,
+        values,
+      );
+      const last = found.at(-1);
+      return {
+        items: found.map(toItemRecord),
+        lastSeq: found.length === page.limit && last ? last.seq : null,
+      };
+    },
+    async countByStatus(filter) {
+      const values: unknown[] = [];
+      const where = filterSql(filter, values);
+      const found = await query<{ status: ItemStatus; n: number }>(
+        `SELECT status, count(*) AS n FROM items ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+          GROUP BY status`,
+        values,
+      );
+      return Object.fromEntries(found.map((r) => [r.status, r.n]));
+    },
+    queuedItems(filter, limit) {
+      const values: unknown[] = [];
+      const where = filterSql({ ...filter, status: 'queued' }, values);
+      values.push(limit);
+      return rows(
+        `SELECT * FROM items WHERE ${where.join(' AND ')}
+          ORDER BY priority DESC, run_at ASC, seq ASC LIMIT $${values.length}`,
+        values,
+      );
+    },
+    async pendingDependents(id) {
+      const found = await query<{ item_id: string }>(
+        `SELECT d.item_id FROM item_deps d JOIN items i ON i.id = d.item_id
+          WHERE d.depends_on_id = $1 AND i.status = 'pending' ORDER BY i.seq`,
+        [id],
+      );
+      return found.map((r) => r.item_id);
+    },
+    async unfinishedDependencies(id) {
+      const [row] = await query<{ n: number }>(
+        `SELECT count(*) AS n FROM item_deps d JOIN items p ON p.id = d.depends_on_id
+          WHERE d.item_id = $1 AND p.status <> 'completed'`,
+        [id],
+      );
+      return row?.n ?? 0;
+    },
+    async activeCountForExecutor(executorId) {
+      const [row] = await query<{ n: number }>(
+        `SELECT count(*) AS n FROM items WHERE status IN ('assigned', 'running') AND executor_id = $1`,
+        [executorId],
+      );
+      return row?.n ?? 0;
+    },
+    async nextRunAt(spec) {
+      const [row] = await query<{ t: number | null }>(
+        `SELECT min(run_at) AS t FROM items WHERE ${CLAIMABLE_WHERE}`,
+        claimParams(spec),
+      );
+      return row?.t ?? null;
+    },
+
+    async insertItem(item) {
+      try {
+        await query(INSERT_SQL, Object.values(toInsertParams(item)));
+      } catch (e) {
+        if (sqlState(e) === '23505' && (e as { constraint?: string }).constraint === 'items_id_key') {
+          throw new ConflictError(`work item id ${JSON.stringify(item.id)} is taken`, {
+            field: 'id',
+            id: item.id,
+          });
+        }
+        throw e;
+      }
+      if (item.dependencies.length > 0) {
+        await query(
+          `INSERT INTO item_deps (item_id, depends_on_id) SELECT $1, d FROM unnest($2::text[]) AS d
+            ON CONFLICT DO NOTHING`,
+          [item.id, item.dependencies],
+        );
+      }
+    },
+    async updateItem(id: string, patch: ItemPatch, lease?: LeasePatch) {
+      const keys = Object.keys(patch) as (keyof ItemPatch)[];
+      const values: unknown[] = keys.map((k) => PATCH_COLUMNS[k].encode(patch[k]));
+      const sets = keys.map((k, i) => `${PATCH_COLUMNS[k].column} = $${i + 1}`);
+      if (lease?.leaseToken !== undefined) {
+        values.push(lease.leaseToken);
+        sets.push(`lease_token = $${values.length}`);
+      }
+      if (lease) {
+        values.push(lease.leaseExpiresAt);
+        sets.push(`lease_expires_at = $${values.length}`);
+      }
+      values.push(id);
+      await query(`UPDATE items SET ${sets.join(', ')} WHERE id = $${values.length}`, values);
+    },
+    // Purpose: the next items a worker may take, in claim order, locked for this transaction;
+    // rows another claimer holds are skipped, not waited for.
+    claimCandidates(spec) {
+      return rows(
+        `SELECT * FROM items WHERE ${CLAIMABLE_WHERE} AND run_at <= $4
+          ORDER BY priority DESC, run_at ASC, seq ASC LIMIT $5 FOR UPDATE SKIP LOCKED`,
+        [...claimParams(spec), spec.now, spec.limit],
+      );
+    },
+    // Purpose: leased items whose lease ran out or running items past their deadline; a row
+    // being settled right now is skipped (its holder is alive after all).
+    expiredItems(now, limit) {
+      return rows(
+        `SELECT * FROM items
+          WHERE status IN ('assigned', 'running')
+            AND (lease_expires_at < $1 OR (deadline_at IS NOT NULL AND deadline_at < $1))
+          ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [now, limit],
+      );
+    },
+    async renewLeases(executorId, leases, expiresAt) {
+      if (leases.length === 0) return [];
+      const renewed = await query<{ id: string }>(
+        `UPDATE items AS i SET lease_expires_at = $3
+          FROM unnest($1::text[], $2::bigint[]) AS l(id, token)
+          WHERE i.id = l.id AND i.lease_token = l.token AND i.executor_id = $4
+            AND i.status IN ('assigned', 'running')
+          RETURNING i.id`,
+        [leases.map((l) => l.id), leases.map((l) => l.token), expiresAt, executorId],
+      );
+      return renewed.map((r) => r.id);
+    },
+  };
+}

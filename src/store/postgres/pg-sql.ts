@@ -1,0 +1,86 @@
+/**
+ * @module pg-sql
+ * The small layer over node-postgres the store's modules share: a query function that
+ * prepares each fixed statement once per connection (named statements), the type parsers
+ * (bigint columns hold epoch milliseconds and counts, well inside 2^53, so they come back
+ * as numbers) and how to tell a retryable database error from a final one.
+ */
+import pg from 'pg';
+
+/** Runs one statement and returns its rows. */
+export type Query = <R = Record<string, unknown>>(text: string, values?: readonly unknown[]) => Promise<R[]>;
+
+const INT8_OID = 20;
+
+/** Type parsers for our pools only (pg's global parsers stay untouched for the app's own use). */
+export const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+    if (oid === INT8_OID) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format) as (value: string) => unknown;
+  },
+} as const;
+
+const names = new Map<string, string>();
+
+/**
+ * A named (prepared) statement per distinct text: parsed and planned once per connection.
+ * Only for fixed statements; a text built from a filter gets its own name per shape.
+ */
+function statementName(text: string): string {
+  let name = names.get(text);
+  if (!name) {
+    name = `cv_${names.size}`;
+    names.set(text, name);
+  }
+  return name;
+}
+
+/** A Query over anything with node-postgres' `query` (a pool or a checked-out client). */
+export function queryOn(target: pg.Pool | pg.PoolClient | pg.Client): Query {
+  return async <R>(text: string, values: readonly unknown[] = []) => {
+    const result = await target.query<R & pg.QueryResultRow>({
+      name: statementName(text),
+      text,
+      values: values as unknown[],
+    });
+    return result.rows as R[];
+  };
+}
+
+/** SQLSTATE of a pg error, if it has one. */
+export const sqlState = (e: unknown): string | undefined =>
+  typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string'
+    ? (e as { code: string }).code
+    : undefined;
+
+/**
+ * Errors after which the whole transaction may simply run again: a deadlock, a
+ * serialization failure, or two transactions racing to insert the same idempotency key
+ * (the second run finds the first one's item).
+ */
+export function isRetryableTxError(e: unknown): boolean {
+  const code = sqlState(e);
+  if (code === '40P01' || code === '40001') return true;
+  return code === '23505' && (e as { constraint?: string }).constraint === 'items_idempotency';
+}
+
+/**
+ * Errors that mean "no connection" (server down, restarting, network): nothing ran, so
+ * connecting again later is safe.
+ */
+export function isConnectionError(e: unknown): boolean {
+  const code = sqlState(e);
+  // node-postgres reports a socket that closed mid-query without a code.
+  if (code === undefined)
+    return e instanceof Error && /Connection terminated|connection timeout|not queryable/i.test(e.message);
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN'].includes(code) ||
+    code.startsWith('08') || // connection exception
+    code === '57P01' || // admin shutdown
+    code === '57P02' || // crash shutdown
+    code === '57P03' // cannot connect now (starting up)
+  );
+}
+
+/** Schema names are spliced into SQL (search_path, CREATE SCHEMA): only plain identifiers pass. */
+export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;

@@ -1,0 +1,228 @@
+/**
+ * @module pg-store
+ * The PostgreSQL backend: a pool of connections (capped by `poolSize`), tables in their
+ * own schema, transactions that run concurrently and coordinate through row locks. Each
+ * transaction reads the database clock when it begins, so leases, delays and backoff are
+ * measured on one clock however skewed the workers' own clocks are. A deadlock or a lost
+ * idempotency race runs the transaction again; a refused connection (server restarting)
+ * is retried with jittered backoff before the caller sees an error.
+ */
+import pg from 'pg';
+import type { Clock } from '../../core/clock.js';
+import { ClosedError, ValidationError } from '../../core/errors.js';
+import { silentLogger, type Logger } from '../../core/logger.js';
+import { DelegatedReads } from '../delegated-reads.js';
+import type { Store, StoreReads, Wakeups, WorkKind, WriteTx } from '../store.js';
+import { createPgItems } from './pg-items.js';
+import { PgListener } from './pg-listener.js';
+import { migratePg } from './pg-migrate.js';
+import { createPgReads, PgTxBuffers } from './pg-records.js';
+import {
+  isConnectionError,
+  isRetryableTxError,
+  pgTypes,
+  queryOn,
+  SCHEMA_NAME,
+  type Query,
+} from './pg-sql.js';
+
+export interface PgStoreOptions {
+  /** `postgres://user:pass@host:port/db` (libpq URL; `?sslmode=…` and friends work). */
+  url: string;
+  /** Schema for Conveyor's tables, so several apps can share one database. Default 'conveyor'. */
+  schema?: string | undefined;
+  /** Connections per process for queries (one more is used for wake-ups). Default 10. */
+  poolSize?: number | undefined;
+  /** Tests only: replaces the database clock (time travel). */
+  clock?: Clock | undefined;
+  /** How long a transaction keeps retrying a refused connection before it fails. Default 10000 ms. */
+  connectRetryMs?: number | undefined;
+  logger?: Logger | undefined;
+}
+
+/** The transaction's start time on the server's clock, in epoch milliseconds. */
+const BEGIN_SQL = `BEGIN; SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now`;
+const MAX_TX_RUNS = 8;
+
+export class PgStore extends DelegatedReads implements Store {
+  readonly kind = 'postgres' as const;
+  readonly schema: string;
+  readonly pool: pg.Pool;
+  readonly wakeups: Wakeups;
+  protected readonly reads: StoreReads;
+  private readonly listener: PgListener;
+  private readonly logger: Logger;
+  private closed = false;
+
+  private constructor(private readonly options: PgStoreOptions) {
+    super();
+    this.schema = options.schema ?? 'conveyor';
+    this.logger = options.logger ?? silentLogger;
+    const config: pg.PoolConfig = {
+      connectionString: options.url,
+      // Every connection resolves our unqualified table names in our schema.
+      options: `-c search_path=${this.schema}`,
+      types: pgTypes,
+      max: options.poolSize ?? 10,
+      application_name: 'conveyor',
+    };
+    this.pool = new pg.Pool(config);
+    // An idle connection the server dropped (restart) must not crash the process; the pool
+    // replaces it on the next checkout.
+    this.pool.on('error', (e) => this.logger.warn(`conveyor: idle database connection lost: ${e.message}`));
+    const query = queryOn(this.pool);
+    this.reads = { ...createPgItems(query, false), ...createPgReads(query) };
+    this.listener = new PgListener(config, this.logger);
+    this.wakeups = this.createWakeups(query);
+  }
+
+  /** Connects, creates the schema if needed and applies pending migrations. */
+  static async open(options: PgStoreOptions): Promise<PgStore> {
+    const schema = options.schema ?? 'conveyor';
+    if (!SCHEMA_NAME.test(schema)) {
+      throw new ValidationError([
+        {
+          field: 'schema',
+          message: 'must be a lower-case identifier: a-z, 0-9 and _, at most 63 characters',
+        },
+      ]);
+    }
+    const poolSize = options.poolSize ?? 10;
+    if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 1000) {
+      throw new ValidationError([{ field: 'poolSize', message: 'must be a whole number from 1 to 1000' }]);
+    }
+    const store = new PgStore(options);
+    try {
+      // No retries here: a wrong URL or a server that is down fails the start at once.
+      const client = await store.pool.connect();
+      try {
+        await migratePg(client, schema);
+      } finally {
+        client.release();
+      }
+    } catch (e) {
+      await store.pool.end().catch(() => undefined);
+      throw e;
+    }
+    return store;
+  }
+
+  async write<T>(fn: (tx: WriteTx, now: number) => Promise<T>): Promise<T> {
+    for (let run = 1; ; run++) {
+      if (this.closed) throw new ClosedError('store');
+      const client = await this.connect();
+      let broken: Error | undefined;
+      try {
+        const [, clock] = (await client.query(BEGIN_SQL)) as unknown as [
+          unknown,
+          pg.QueryResult<{ now: number }>,
+        ];
+        const now = this.options.clock ? this.options.clock.now() : clock.rows[0]!.now;
+        const query = queryOn(client);
+        const buffers = new PgTxBuffers(query, `conveyor:events:${this.schema}`);
+        const tx: WriteTx = {
+          ...createPgItems(query, true),
+          ...createPgReads(query),
+          ...buffers.writes(),
+          announceWork: (kinds) => announceWork(query, kinds, now),
+        };
+        const result = await fn(tx, now);
+        await buffers.flush();
+        await client.query('COMMIT');
+        return result;
+      } catch (e) {
+        if (isConnectionError(e)) broken = e as Error;
+        else await client.query('ROLLBACK').catch((r: unknown) => (broken = r as Error));
+        if (run < MAX_TX_RUNS && isRetryableTxError(e)) {
+          await sleep(Math.random() * 5 * run);
+          continue;
+        }
+        throw e;
+      } finally {
+        // A connection that failed mid-transaction is discarded, not reused.
+        client.release(broken);
+      }
+    }
+  }
+
+  /** A pooled connection, retrying refused connections (server restarting) with jittered backoff. */
+  private async connect(): Promise<pg.PoolClient> {
+    const deadline = Date.now() + (this.options.connectRetryMs ?? 10_000);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.pool.connect();
+      } catch (e) {
+        if (this.closed) throw new ClosedError('store');
+        if (!isConnectionError(e) || Date.now() > deadline) throw e;
+        await sleep(Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2));
+      }
+    }
+  }
+
+  async changeCounter(): Promise<number> {
+    return this.reads.headSeq();
+  }
+
+  private createWakeups(query: Query): Wakeups {
+    const listener = this.listener;
+    return {
+      async idle(waiter, ttlMs) {
+        await listener.listening();
+        // Registrations of processes that died lapse; clear the long-lapsed ones now and then.
+        if (Math.random() < 0.05)
+          await query(
+            `DELETE FROM waiters WHERE expires_at < floor(extract(epoch FROM clock_timestamp()) * 1000) - 60000`,
+          );
+        await query(
+          `INSERT INTO waiters (id, channel, types, queues, caps, since, expires_at)
+           SELECT $1, $2, $3, $4, $5, t, t + $6
+             FROM (SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS t) AS clock
+           ON CONFLICT (id) DO UPDATE SET channel = excluded.channel, types = excluded.types,
+             queues = excluded.queues, caps = excluded.caps, since = excluded.since,
+             expires_at = excluded.expires_at`,
+          [
+            waiter.id,
+            listener.channel,
+            waiter.types ? [...waiter.types] : null,
+            waiter.queues ? [...waiter.queues] : null,
+            [...waiter.capabilities],
+            ttlMs,
+          ],
+        );
+      },
+      async busy(waiterId) {
+        await query('DELETE FROM waiters WHERE id = $1', [waiterId]);
+      },
+      onWake: (waiterId, fn) => listener.on(waiterId, fn),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.listener.close();
+    await this.pool.end();
+  }
+}
+
+/**
+ * Wakes, at commit, up to `count` registered idle claimers per kind that could take it:
+ * their registrations are removed and each gets one NOTIFY on its store's channel.
+ */
+async function announceWork(query: Query, kinds: readonly WorkKind[], now: number): Promise<void> {
+  for (const k of kinds) {
+    await query(
+      `WITH woken AS (
+         DELETE FROM waiters WHERE id IN (
+           SELECT id FROM waiters
+            WHERE expires_at > $5 AND (types IS NULL OR $1 = ANY(types))
+              AND (queues IS NULL OR $2 = ANY(queues)) AND caps @> $3::text[]
+            ORDER BY since LIMIT $4 FOR UPDATE SKIP LOCKED)
+         RETURNING id, channel)
+       SELECT pg_notify(channel, id) FROM woken`,
+      [k.type, k.queue, [...k.capabilities], k.count, now],
+    );
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
