@@ -40,6 +40,8 @@ export type SettleResult = { ok: true } | { ok: false; error: unknown };
 export class Engine {
   readonly notifier: Notifier;
   private closed = false;
+  /** Claim queries this process made and items they returned (for metrics and tests). */
+  readonly stats = { claims: 0, claimed: 0 };
   /** Store clock minus process clock, as last seen: 0 unless the database keeps time. */
   private clockOffsetMs = 0;
 
@@ -156,8 +158,15 @@ export class Engine {
     return this.write((c) => exec.appendLog(c, itemId, message));
   }
 
-  claim(req: ClaimRequest): Promise<ItemRecord[]> {
-    return this.write((c) => claim(c, req));
+  async claim(req: ClaimRequest): Promise<ItemRecord[]> {
+    const items = await this.write((c) => claim(c, req));
+    this.countClaim(items.length);
+    return items;
+  }
+
+  private countClaim(n: number): void {
+    this.stats.claims++;
+    this.stats.claimed += n;
   }
 
   heartbeat(executorId: string, leases: HeldLease[], leaseMs: number): Promise<string[]> {
@@ -183,7 +192,7 @@ export class Engine {
     executorId: string,
     claimRequest: ClaimRequest | null = null,
   ): Promise<{ results: SettleResult[]; claimed: ItemRecord[] }> {
-    return this.write(async (c) => {
+    const done = this.write(async (c) => {
       const results: SettleResult[] = [];
       for (const s of entries) {
         try {
@@ -213,6 +222,7 @@ export class Engine {
       const claimed = claimRequest ? await claim(c, claimRequest) : [];
       return { results, claimed };
     });
+    return claimRequest ? done.then((r) => (this.countClaim(r.claimed.length), r)) : done;
   }
 
   async verify(itemId: string): Promise<ReceiptVerification> {

@@ -1,8 +1,11 @@
 /**
  * @module worker
  * The pull worker (`cv.worker`). It claims items of the types it has handlers for, up to
- * its concurrency, as soon as the engine says work arrived (in-process) or the store's
- * change counter moves (other processes); a timer covers the next delayed item. Each
+ * its concurrency, as soon as the engine says work arrived (in-process) or another
+ * process's commit wakes it: on PostgreSQL an idle worker registers and a writer that
+ * queues work NOTIFYs as many idle workers as it queued items (no thundering herd); on
+ * SQLite the store's change counter moves. A timer covers the next delayed item, and a
+ * slow poll covers anything missed. Each
  * execution runs under a lease that a batched heartbeat renews. Results are written in
  * batches that also claim the slots they free; a result for a lease that was lost is
  * refused by the engine and logged as a warning.
@@ -47,6 +50,8 @@ export class Worker {
   private idleWaiters: Array<() => void> = [];
   private stopPromise: Promise<void> | undefined;
   private claimFailures = 0;
+  /** Registered with the store's wake-ups as idle (PostgreSQL). */
+  private waiting = false;
 
   constructor(
     private readonly engine: Engine,
@@ -91,12 +96,21 @@ export class Worker {
     });
     this.engine.notifier.on('work', this.onWork);
     this.engine.notifier.on('revoked', this.onRevoked);
-    this.unwatch = this.engine.notifier.watch();
+    const wakeups = this.engine.store.wakeups;
+    this.unwatch = wakeups ? wakeups.onWake(this.id, this.onWake) : this.engine.notifier.watch();
     this.every(this.o.heartbeatIntervalMs, () => this.heartbeat());
     this.every(this.o.reaperIntervalMs, () => this.engine.reapExpired());
     // The poll timer is the one that keeps the process alive while the worker runs, as a
-    // server's socket does; stop() clears it.
-    this.every(this.o.pollIntervalMs, () => Promise.resolve(this.requestFill()), true);
+    // server's socket does; stop() clears it. Each tick also renews an idle registration.
+    this.every(
+      this.o.pollIntervalMs,
+      () => {
+        this.waiting = false;
+        this.requestFill();
+        return Promise.resolve();
+      },
+      true,
+    );
     this.requestFill();
   }
 
@@ -123,6 +137,9 @@ export class Worker {
     }
     this.state = 'stopping';
     this.engine.notifier.off('work', this.onWork);
+    this.unwatch?.();
+    this.unwatch = undefined;
+    if (this.waiting) await this.withdraw();
     if (this.dueTimer) clearTimeout(this.dueTimer);
     await this.claiming;
     if (this.active.size > 0) {
@@ -146,12 +163,38 @@ export class Worker {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.engine.notifier.off('revoked', this.onRevoked);
-    this.unwatch?.();
     this.state = 'stopped';
     this.onStopped(this);
   }
 
   private readonly onWork = () => this.requestFill();
+
+  /** A writer in some process woke us (and removed our registration). */
+  private readonly onWake = () => {
+    this.waiting = false;
+    this.requestFill();
+  };
+
+  /** Tells the store we are idle, so the next writer of matching work wakes us. */
+  private async registerIdle(): Promise<void> {
+    const wakeups = this.engine.store.wakeups;
+    if (!wakeups || this.waiting) return;
+    this.waiting = true;
+    await wakeups.idle(
+      { id: this.id, types: this.o.types, queues: this.o.queues, capabilities: this.o.capabilities },
+      // Outlives two poll ticks; each tick renews it while we stay idle.
+      this.o.pollIntervalMs * 3,
+    );
+  }
+
+  /** Withdraws an idle registration (we are full or stopping), so wake-ups go to others. */
+  private async withdraw(): Promise<void> {
+    if (!this.waiting) return;
+    this.waiting = false;
+    await this.engine.store.wakeups?.busy(this.id).catch((e: unknown) => {
+      this.logger.warn(`worker ${this.id}: ${String(e)}`);
+    });
+  }
 
   private readonly onRevoked = (revocations: Revocation[]) => {
     for (const r of revocations) {
@@ -211,8 +254,24 @@ export class Worker {
       }
       this.reserved -= free;
       for (const record of claimed) this.execute(record);
-      if (claimed.length === free) this.fillAgain = true;
-      else if (!this.fillAgain) await this.scheduleNextDue();
+      if (claimed.length === free) {
+        this.fillAgain = true;
+        await this.withdraw();
+      } else if (!this.fillAgain) {
+        if (this.engine.store.wakeups && !this.waiting) {
+          // Register, then look once more: work queued between our claim and the
+          // registration woke nobody, and this second claim is what finds it.
+          try {
+            await this.registerIdle();
+            this.fillAgain = true;
+            continue;
+          } catch (e) {
+            this.waiting = false;
+            this.logger.warn(`worker ${this.id}: cannot register for wake-ups: ${String(e)}`);
+          }
+        }
+        await this.scheduleNextDue();
+      }
     } while (this.fillAgain && this.state === 'running');
   }
 
