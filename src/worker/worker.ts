@@ -94,10 +94,15 @@ export class Worker {
       concurrency: this.o.concurrency,
       busy: false,
     });
-    this.engine.notifier.on('work', this.onWork);
     this.engine.notifier.on('revoked', this.onRevoked);
     const wakeups = this.engine.store.wakeups;
-    this.unwatch = wakeups ? wakeups.onWake(this.id, this.onWake) : this.engine.notifier.watch();
+    // With targeted wake-ups, in-process writes wake us the same way (a NOTIFY to our own
+    // channel), so a new item wakes one worker here or elsewhere, never one of each.
+    if (wakeups) this.unwatch = wakeups.onWake(this.id, this.onWake);
+    else {
+      this.engine.notifier.on('work', this.onWork);
+      this.unwatch = this.engine.notifier.watch();
+    }
     this.every(this.o.heartbeatIntervalMs, () => this.heartbeat());
     this.every(this.o.reaperIntervalMs, () => this.engine.reapExpired());
     // The poll timer is the one that keeps the process alive while the worker runs, as a
