@@ -1,6 +1,6 @@
 /**
  * Worker child processes for the multi-process tests: spawn `worker-process.mjs` on a
- * shared SQLite file, wait for what it prints, read its executions log, and make sure no
+ * shared SQLite file or PostgreSQL schema, wait for what it prints, read its executions log, and make sure no
  * child outlives its test (`killAllChildren` in afterEach), even when the test failed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -11,8 +11,14 @@ const WORKER_SCRIPT = fileURLToPath(new URL('./worker-process.mjs', import.meta.
 const DIST_ENTRY = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 
 export interface ChildConfig {
-  /** The shared SQLite file. */
+  /** The shared SQLite file, or a PostgreSQL URL (with `schema`). */
   db: string;
+  schema?: string;
+  /** PostgreSQL: `job` records each execution in this table of the schema. */
+  recordTable?: string;
+  /** The child's clock runs this many ms ahead (Date.now shifted). */
+  skewMs?: number;
+  pollIntervalMs?: number;
   /** Executor id of the child's worker. */
   id: string;
   /** The executions log the child's handlers append to. */

@@ -1,15 +1,18 @@
 /**
- * A Conveyor worker in its own process, for test/integration/multi-process.test.ts.
- * It runs the compiled engine (dist/, so `npm run build` first) on a shared SQLite file.
+ * A Conveyor worker in its own process, for the multi-process tests. It runs the compiled
+ * engine (dist/, so `npm run build` first) on a shared SQLite file or PostgreSQL schema.
  *
  *   node test/helpers/worker-process.mjs '<json config>'
  *
  * Config: { db, id, concurrency, leaseMs, log, heartbeatIntervalMs?, reaperIntervalMs?,
- * shutdownTimeoutMs? }.
+ * shutdownTimeoutMs?, pollIntervalMs?, schema? (PostgreSQL), recordTable? (PostgreSQL: `job`
+ * also inserts each execution into this table of the schema), skewMs? (this process's clock
+ * runs this far ahead: Date.now is shifted before anything else runs) }.
  *
  * Handlers (each appends lines to the `log` file with appendFileSync, so a line written is
  * a line kept even if the process is SIGKILLed right after):
- * - `job`:   `exec <itemId> <attempt> <executorId> <leaseToken>`, returns `{ by: executorId }`.
+ * - `job`:   `exec <itemId> <attempt> <executorId> <leaseToken>`, waits `payload.ms` (default
+ *            1), returns `{ by: executorId }`.
  * - `hang`:  `start ...` then never settles (ignores its abort signal too).
  * - `slow`:  `start ...`, then waits (timers, so heartbeats keep running) until the file
  *            `payload.goFile` exists, then `finish ... aborted=<signal.aborted>`, returns
@@ -23,9 +26,14 @@
  * stderr as `[<id>] <level>: <message>`.
  */
 import { appendFileSync, existsSync } from 'node:fs';
-import { createConveyor } from '../../dist/index.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
+if (config.skewMs) {
+  // A machine whose clock is off: every Date.now() (and so the process clock) is shifted.
+  const realNow = Date.now.bind(Date);
+  Date.now = () => realNow() + config.skewMs;
+}
+const { createConveyor } = await import('../../dist/index.js');
 const { db, id, log } = config;
 if (!db || !id || !log) {
   process.stderr.write('usage: worker-process.mjs \'{"db":…,"id":…,"log":…}\'\n');
@@ -42,13 +50,23 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const blocker = new Int32Array(new SharedArrayBuffer(4));
 const sleepSync = (ms) => Atomics.wait(blocker, 0, 0, ms);
 
+let recorder;
+if (config.recordTable) {
+  const pg = (await import('pg')).default;
+  recorder = new pg.Pool({ connectionString: config.db, max: 2, options: `-c search_path=${config.schema}` });
+}
+
 const handlers = {
-  job: async (_payload, ctx) => {
+  job: async (payload, ctx) => {
     line(`exec ${describe(ctx)}`);
+    await recorder?.query(
+      `INSERT INTO ${config.recordTable} (item_id, attempt, executor_id, lease_token) VALUES ($1, $2, $3, $4)`,
+      [ctx.item.id, ctx.attempt, ctx.executorId, ctx.leaseToken],
+    );
     // A little I/O-like wait, as real handlers have: with no-op handlers one process can
     // re-take SQLite's write lock back to back and starve the other (SQLite's busy handler
     // sleeps and retries; its locks are not fair). Correctness does not depend on this.
-    await sleep(1);
+    await sleep(payload?.ms ?? 1);
     return { by: ctx.executorId };
   },
   hang: (_payload, ctx) => {
@@ -80,6 +98,7 @@ process.stdin.resume();
 
 const cv = await createConveyor({
   database: db,
+  ...(config.schema ? { schema: config.schema, poolSize: 4 } : {}),
   leaseMs: config.leaseMs ?? 1000,
   logger,
   changePollMs: 10,
@@ -91,6 +110,7 @@ const w = cv.worker({
   handlers,
   ...(config.heartbeatIntervalMs ? { heartbeatIntervalMs: config.heartbeatIntervalMs } : {}),
   ...(config.reaperIntervalMs ? { reaperIntervalMs: config.reaperIntervalMs } : {}),
+  ...(config.pollIntervalMs ? { pollIntervalMs: config.pollIntervalMs } : {}),
   shutdownTimeoutMs: config.shutdownTimeoutMs ?? 2000,
 });
 
@@ -101,6 +121,7 @@ process.on('SIGTERM', () => {
     try {
       await w.stop();
       await cv.close();
+      await recorder?.end();
       process.stdout.write('stopped\n');
       process.stdin.destroy();
       process.exitCode = 0;
