@@ -95,10 +95,14 @@ export class PgStore extends DelegatedReads implements Store {
     try {
       // No retries here: a wrong URL or a server that is down fails the start at once.
       const client = await store.pool.connect();
+      let broken: Error | undefined;
+      const onError = (e: Error) => (broken = e);
+      client.on('error', onError);
       try {
         await migratePg(client, schema);
       } finally {
-        client.release();
+        client.removeListener('error', onError);
+        client.release(broken);
       }
     } catch (e) {
       await store.pool.end().catch(() => undefined);
@@ -112,6 +116,10 @@ export class PgStore extends DelegatedReads implements Store {
       if (this.closed) throw new ClosedError('store');
       const client = await this.connect();
       let broken: Error | undefined;
+      // A checked-out connection's errors are ours to handle (the pool only watches idle
+      // ones): without a listener, a server shutdown mid-transaction would crash the process.
+      const onError = (e: Error) => (broken = e);
+      client.on('error', onError);
       try {
         const [, clock] = (await client.query(BEGIN_SQL)) as unknown as [
           unknown,
@@ -140,6 +148,7 @@ export class PgStore extends DelegatedReads implements Store {
         throw e;
       } finally {
         // A connection that failed mid-transaction is discarded, not reused.
+        client.removeListener('error', onError);
         client.release(broken);
       }
     }
