@@ -7,7 +7,9 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { PG_URL, requirePostgres } from '../helpers/backends.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -17,12 +19,12 @@ interface Run {
   stderr: string;
 }
 
-function runExample(file: string): Promise<Run> {
+function runExample(file: string, database = ':memory:'): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [file],
-      { cwd: root, timeout: 30_000, env: { ...process.env, CONVEYOR_DATABASE_URL: ':memory:' } },
+      { cwd: root, timeout: 30_000, env: { ...process.env, CONVEYOR_DATABASE_URL: database } },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
         resolve({ code, stdout, stderr });
@@ -41,7 +43,24 @@ function readmeQuickStart(): string {
   return block![1]!;
 }
 
+const postgres = await requirePostgres('examples.test.ts (examples/postgres.mjs)');
+
 describe('examples', () => {
+  it.skipIf(!postgres)('postgres.mjs runs 100 items on PostgreSQL, twice in a row', async () => {
+    for (let run = 0; run < 2; run++) {
+      const result = await runExample('examples/postgres.mjs', PG_URL);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toBe(
+        'completed 100 items; the last one returned { square: 9801 }\nreceipts valid: true\n',
+      );
+    }
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    await client.query('DROP SCHEMA IF EXISTS conveyor_example CASCADE');
+    await client.end();
+  });
+
   it('dist/ is built', () => {
     expect(existsSync(join(root, 'dist/index.js')), 'run `npm run build` first').toBe(true);
   });
