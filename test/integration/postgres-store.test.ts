@@ -103,6 +103,9 @@ describe.skipIf(!available)('postgres store', () => {
     const waiting = async () =>
       Number((await sql<{ n: string }>(`SELECT count(*) AS n FROM ${schemaOf(first)}.waiters`))[0]!.n);
     await waitFor(async () => (await waiting()) === 20, 'all 20 workers to register as idle');
+    // Each worker claims, registers, then claims once more (work queued in between woke
+    // nobody). Count from after that second look, or a late one is taken for a wake-up.
+    await waitFor(() => stores.every((cv) => statsOf(cv).claims >= 2), 'every post-registration look');
     const before = stores.map((cv) => statsOf(cv).claims);
 
     const t0 = Date.now();
