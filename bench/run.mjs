@@ -4,6 +4,9 @@
 //   npm run bench -- --peers            # same, plus the peer suite (BullMQ, pg-boss,
 //                                       # graphile-worker) in the same run, one combined table
 //   PEERS=1 npm run bench               # same as --peers
+//   npm run bench -- --store postgres   # Conveyor on PostgreSQL (CONVEYOR_BENCH_PG_URL, default
+//                                       # postgres://postgres@127.0.0.1:5432/test); --store all
+//                                       # runs both stores; with --peers, ratios per store
 //   node bench/run.mjs --table [RUN_ID|all]   # re-print the table of a run (default: latest)
 //
 // Env: REPS [2], RUN_ID [UTC timestamp], OUTER_TIMEOUT [150 s per process],
@@ -34,6 +37,7 @@ import {
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runId } from './bench-utils.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const RESULTS = join(HERE, 'results', 'results.jsonl');
@@ -41,18 +45,23 @@ const args = process.argv.slice(2);
 const env = process.env;
 
 const REPS = Number(env.REPS || 2);
-const RUN_ID =
-  env.RUN_ID ||
-  new Date()
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
+const RUN_ID = runId(env);
 const OUTER_TIMEOUT = Number(env.OUTER_TIMEOUT || 150);
 const WITH_PEERS = args.includes('--peers') || (!!env.PEERS && env.PEERS !== '0');
 const PEERS_SRC = env.PEERS_SRC || '/work/shared/bench-peers';
 const PEERS_DIR = env.PEERS_DIR || '/tmp/conveyor-bench-peers';
 const PEERS_NODE_MODULES = env.PEERS_NODE_MODULES || '/tmp/peers/node_modules';
+const storeArg = args.includes('--store') ? args[args.indexOf('--store') + 1] : 'sqlite';
+if (!['sqlite', 'postgres', 'all'].includes(storeArg)) {
+  process.stderr.write(`--store must be sqlite, postgres or all (got ${storeArg})\n`);
+  process.exit(2);
+}
 const DURABILITIES = env.CONVEYOR_DURABILITY ? [env.CONVEYOR_DURABILITY] : ['normal', 'full'];
+// One Conveyor process per entry and rep: SQLite in each durability, PostgreSQL once.
+const CONVEYOR_RUNS = [
+  ...(storeArg !== 'postgres' ? DURABILITIES.map((d) => ({ store: 'sqlite', durability: d })) : []),
+  ...(storeArg !== 'sqlite' ? [{ store: 'postgres', durability: 'normal' }] : []),
+];
 
 const log = (m) => process.stderr.write(`${m}\n`);
 
@@ -107,13 +116,13 @@ function run(cmd, argv, { timeoutS, prefix, extraEnv = {}, cwd = HERE }) {
   });
 }
 
-async function runConveyor(rep, durability) {
-  const name = `conveyor-${durability}`;
+async function runConveyor(rep, { store, durability }) {
+  const name = store === 'postgres' ? 'conveyor-postgres' : `conveyor-${durability}`;
   log(`[rep ${rep}] ${name} ...`);
   const { code, stdout } = await run(process.execPath, [join(HERE, 'conveyor.mjs')], {
     timeoutS: OUTER_TIMEOUT,
     prefix: name,
-    extraEnv: { RUN_ID, REP: String(rep), CONVEYOR_DURABILITY: durability },
+    extraEnv: { RUN_ID, REP: String(rep), CONVEYOR_DURABILITY: durability, CONVEYOR_STORE: store },
   });
   const line = stdout.split('\n').find((l) => l.startsWith('{'));
   appendFileSync(
@@ -187,7 +196,7 @@ const median = (xs, missingIsInf = false) => {
 const fmt = (x, d = 0) => (x == null ? '-' : x >= 100 ? String(Math.round(x)) : x.toFixed(d));
 const ratio = (a, b) => (a == null || b == null || b === 0 ? '-' : `${(a / b).toFixed(2)}x`);
 
-function printTable(runId) {
+function printTable(wanted) {
   const rows = readFileSync(RESULTS, 'utf8')
     .split('\n')
     .filter(Boolean)
@@ -199,7 +208,7 @@ function printTable(runId) {
       }
     })
     .filter(Boolean);
-  const id = runId || rows.filter((r) => r.run_id).at(-1)?.run_id;
+  const id = wanted || rows.filter((r) => r.run_id).at(-1)?.run_id;
   const sel = id === 'all' ? rows : rows.filter((r) => r.run_id === id);
   const groups = new Map();
   for (const r of sel) {
@@ -238,9 +247,14 @@ function printTable(runId) {
       notes: [...notes].join('; '),
     };
   });
-  // Reference for the ratio columns: Conveyor's default variant (durability normal).
-  const ref = stats.find((s) => s.system === 'conveyor' && s.variant.startsWith('default')) ?? null;
+  // References for the ratio columns: Conveyor's default variant on each store that ran
+  // (SQLite with durability normal: "cv"; PostgreSQL: "pg").
+  const refs = [
+    ['cv', stats.find((s) => s.system === 'conveyor' && s.variant === 'default (sqlite)')],
+    ['pg', stats.find((s) => s.system === 'conveyor' && s.variant === 'default (postgres)')],
+  ].filter(([, r]) => r);
   const peers = stats.filter((s) => s.system !== 'conveyor');
+  const withRatios = peers.length > 0 ? refs : [];
   const cols = [
     ['system', 16],
     ['variant', 30],
@@ -252,14 +266,12 @@ function printTable(runId) {
     ['p50_ms', 7],
     ['p95_ms', 7],
     ['p99_ms', 7],
-    ...(peers.length && ref
-      ? [
-          ['cv/1by1', 8],
-          ['cv/bulk', 8],
-          ['cv/drain', 8],
-          ['p50 peer/cv', 11],
-        ]
-      : []),
+    ...withRatios.flatMap(([tag]) => [
+      [`${tag}/1by1`, 8],
+      [`${tag}/bulk`, 8],
+      [`${tag}/drain`, 8],
+      [`p50 peer/${tag}`, 11],
+    ]),
     ['notes', 0],
   ];
   const line = (vals) =>
@@ -272,9 +284,9 @@ function printTable(runId) {
     ...new Set(sel.filter((r) => r.system === 'conveyor').map((r) => r.config?.commit ?? '?')),
   ];
   if (commits.length) console.log(`conveyor commit: ${commits.join(', ')}`);
-  if (peers.length && ref)
+  for (const [tag, ref] of withRatios)
     console.log(
-      `ratio columns: Conveyor ${ref.variant} vs that row (cv/x = Conveyor ÷ row for rates; p50 peer/cv = row ÷ Conveyor)`,
+      `ratio columns ${tag}/x: Conveyor ${ref.variant} vs that row (Conveyor ÷ row for rates; p50 peer/${tag} = row ÷ Conveyor)`,
     );
   console.log(line(cols.map((c) => c[0])));
   for (const s of stats) {
@@ -291,22 +303,25 @@ function printTable(runId) {
         fmt(s.p50, 1),
         fmt(s.p95, 1),
         fmt(s.p99, 1),
-        ...(peers.length && ref
-          ? isPeer
+        ...withRatios.flatMap(([, ref]) =>
+          isPeer
             ? [
                 ratio(ref.single, s.single),
                 ratio(ref.bulk, s.bulk),
                 ratio(ref.drain, s.drain),
                 ratio(s.p50, ref.p50),
               ]
-            : ['', '', '', '']
-          : []),
+            : ['', '', '', ''],
+        ),
         s.notes,
       ]),
     );
   }
-  // The issue's targets: embedded drain >= 2x the fastest peer's drain (same run), p50 < 2 ms.
-  if (ref) {
+  const sqliteRef = refs.find(([tag]) => tag === 'cv')?.[1];
+  const pgRef = refs.find(([tag]) => tag === 'pg')?.[1];
+  // Issue 2's targets: embedded drain >= 2x the fastest peer's drain (same run), p50 < 2 ms.
+  if (sqliteRef) {
+    const ref = sqliteRef;
     const fastest = peers.filter((p) => p.drain != null).sort((a, b) => b.drain - a.drain)[0];
     const t = [];
     if (fastest) {
@@ -320,6 +335,28 @@ function printTable(runId) {
     t.push(
       `latency p50 ${fmt(ref.p50, 1)} ms < 2 ms -> ${ref.p50 != null && ref.p50 < 2 ? 'MET' : 'NOT MET'}`,
     );
+    console.log(`targets (Conveyor ${ref.variant}, receipts on): ${t.join('; ')}`);
+  }
+  // Issue 3's targets: PostgreSQL drain >= 1.5x graphile-worker default and >= 2x pg-boss,
+  // enqueue->start p50 no worse than graphile-worker default's.
+  if (pgRef) {
+    const ref = pgRef;
+    const gw = peers.find((p) => p.system === 'graphile-worker' && p.variant === 'default');
+    const bosses = peers.filter((p) => p.system === 'pg-boss' && p.drain != null);
+    const t = [];
+    if (gw) {
+      t.push(
+        `drain ${fmt(ref.drain)}/s vs 1.5 x graphile-worker default (${fmt(gw.drain)}/s) -> ${ref.drain >= 1.5 * gw.drain ? 'MET' : 'NOT MET'} (${ratio(ref.drain, gw.drain)})`,
+      );
+      t.push(
+        `p50 ${fmt(ref.p50, 1)} ms vs graphile-worker default ${fmt(gw.p50, 1)} ms -> ${ref.p50 != null && gw.p50 != null && ref.p50 <= gw.p50 ? 'MET' : 'NOT MET'}`,
+      );
+    }
+    for (const b of bosses)
+      t.push(
+        `drain vs 2 x pg-boss ${b.variant} (${fmt(b.drain)}/s) -> ${ref.drain >= 2 * b.drain ? 'MET' : 'NOT MET'} (${ratio(ref.drain, b.drain)})`,
+      );
+    if (!t.length) t.push('targets need the peers in the same run (--peers)');
     console.log(`targets (Conveyor ${ref.variant}, receipts on): ${t.join('; ')}`);
   }
 }
@@ -336,12 +373,12 @@ if (args.includes('--table')) {
   }
   log(
     `run_id=${RUN_ID} N=${env.N || 20000} C=${env.C || 20} REPS=${REPS} durability=${DURABILITIES.join(',')}` +
-      ` peers=${WITH_PEERS ? 'yes' : 'no'} node=${process.version} cpus=${cpus().length} -> ${RESULTS}`,
+      ` store=${storeArg} peers=${WITH_PEERS ? 'yes' : 'no'} node=${process.version} cpus=${cpus().length} -> ${RESULTS}`,
   );
   if (WITH_PEERS) preparePeers();
   for (let rep = 1; rep <= REPS; rep++) {
-    for (const d of DURABILITIES) {
-      await runConveyor(rep, d);
+    for (const c of CONVEYOR_RUNS) {
+      await runConveyor(rep, c);
       await new Promise((r) => setTimeout(r, 1000));
     }
     if (WITH_PEERS) await runPeers(rep);

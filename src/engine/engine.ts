@@ -194,6 +194,7 @@ export class Engine {
   ): Promise<{ results: SettleResult[]; claimed: ItemRecord[] }> {
     const done = this.write(async (c) => {
       const results: SettleResult[] = [];
+      await c.tx.lockItems(entries.map((s) => s.itemId));
       for (const s of entries) {
         try {
           const item = await getHeldItem(c, s.itemId, executorId, s.token);

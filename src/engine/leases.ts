@@ -52,6 +52,7 @@ export async function heartbeat(
 /** Hands still-held items back to the queue at once, without spending a retry. */
 export async function release(c: TxContext, executorId: string, leases: HeldLease[]): Promise<number> {
   let released = 0;
+  await c.tx.lockItems(leases.map((l) => l.id));
   for (const l of leases) {
     const item = await c.tx.getItem(l.id);
     if (!item || item.executorId !== executorId || item.leaseToken !== l.token) continue;

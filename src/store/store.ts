@@ -103,6 +103,14 @@ export interface StoreReads extends ItemReads, ReceiptReads, EventReads, Executo
 export interface StoreWrites {
   /** Inserts a new item and its dependency edges. Throws CONFLICT on a taken id. */
   insertItem(item: ItemRecord): Awaitable<void>;
+  /**
+   * Locks the listed items (unknown ids are ignored) for the rest of the transaction. A
+   * batch operation calls it first, so that a backend with a network between it and its
+   * rows (PostgreSQL) locks them, and reads what settling them needs, in one round trip
+   * instead of one per item; `getItem` and `pendingDependents` on them are then answered
+   * without another. SQLite, whose write transactions already exclude each other, does nothing.
+   */
+  lockItems(ids: readonly string[]): Awaitable<void>;
   /** Applies a patch (and lease fields) to one item. */
   updateItem(id: string, patch: ItemPatch, lease?: LeasePatch): Awaitable<void>;
   /**
@@ -122,6 +130,7 @@ export interface StoreWrites {
   /**
    * Appends to the event log. Seqs follow commit order (a reader that has seen seq n will
    * never later find a new event below n), which is what lets subscribers resume by seq.
+   * The appended events may only become visible at commit, even to this transaction.
    */
   appendEvent(event: NewEvent): Awaitable<void>;
   appendLog(itemId: string, attempt: number, at: number, message: string): Awaitable<void>;

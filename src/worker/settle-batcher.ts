@@ -19,8 +19,19 @@ export interface ClaimHooks {
   claimed(request: ClaimRequest, items: ItemRecord[]): void;
 }
 
+/** What became of one settlement. */
+export interface Settled {
+  result: SettleResult;
+  refilled: boolean;
+}
+
+interface Entry {
+  s: Settlement;
+  resolve: (r: Settled) => void;
+}
+
 export class SettleBatcher {
-  private queue: Array<{ s: Settlement; resolve: (r: SettleResult) => void }> = [];
+  private queue: Entry[] = [];
   private scheduled = false;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -31,7 +42,11 @@ export class SettleBatcher {
     private readonly hooks: ClaimHooks,
   ) {}
 
-  settle(s: Settlement): Promise<SettleResult> {
+  /**
+   * Writes `s` with the others of this tick. `refilled` says whether the same transaction
+   * also claimed work for the slots the batch frees (so the worker need not look again).
+   */
+  settle(s: Settlement): Promise<Settled> {
     return new Promise((resolve) => {
       this.queue.push({ s, resolve });
       if (!this.scheduled) {
@@ -63,7 +78,7 @@ export class SettleBatcher {
    * Writes a batch, retrying with backoff. A batch that still fails is split: one bad entry
    * (a value the database refuses) must not hold back the results of the others.
    */
-  private async write(batch: Array<{ s: Settlement; resolve: (r: SettleResult) => void }>): Promise<void> {
+  private async write(batch: Entry[]): Promise<void> {
     if (batch.length === 0) return;
     const settlements = batch.map((b) => b.s);
     const attempts = batch.length > 1 ? 2 : 6;
@@ -71,13 +86,13 @@ export class SettleBatcher {
       const request = this.hooks.reserve(batch.length);
       try {
         const { results, claimed } = await this.engine.settleMany(settlements, this.executorId, request);
-        batch.forEach((b, i) => b.resolve(results[i]!));
+        batch.forEach((b, i) => b.resolve({ result: results[i]!, refilled: request !== null }));
         if (request) this.hooks.claimed(request, claimed);
         return;
       } catch (error) {
         if (request) this.hooks.claimed(request, []);
         if (this.engine.isClosed) {
-          batch.forEach((b) => b.resolve({ ok: false, error }));
+          batch.forEach((b) => b.resolve({ result: { ok: false, error }, refilled: false }));
           return;
         }
         if (attempt + 1 >= attempts) {
@@ -89,7 +104,7 @@ export class SettleBatcher {
             item: settlements[0]!.itemId,
             error: String(error),
           });
-          batch[0]!.resolve({ ok: false, error });
+          batch[0]!.resolve({ result: { ok: false, error }, refilled: false });
           return;
         }
         await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));

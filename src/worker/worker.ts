@@ -52,6 +52,8 @@ export class Worker {
   private claimFailures = 0;
   /** Registered with the store's wake-ups as idle (PostgreSQL). */
   private waiting = false;
+  /** The last claim returned fewer items than it asked for: the queue had nothing more. */
+  private lastLookShort = false;
 
   constructor(
     private readonly engine: Engine,
@@ -73,7 +75,10 @@ export class Worker {
         this.reserved -= request.limit;
         // The settled runs leave `active` as their results resolve, just before this.
         for (const record of items) this.execute(record);
-        if (items.length === request.limit) this.requestFill();
+        this.lastLookShort = items.length < request.limit;
+        // A full claim: there may be more. A short one: nothing more now, unless we are not
+        // registered for wake-ups, in which case register and look once more (see fill).
+        if (!this.lastLookShort || (this.engine.store.wakeups && !this.waiting)) this.requestFill();
       },
     });
   }
@@ -192,6 +197,18 @@ export class Worker {
     );
   }
 
+  /** Registers for wake-ups; false (logged) when the store refused. */
+  private async registered(): Promise<boolean> {
+    try {
+      await this.registerIdle();
+      return true;
+    } catch (e) {
+      this.waiting = false;
+      this.logger.warn(`worker ${this.id}: cannot register for wake-ups: ${String(e)}`);
+      return false;
+    }
+  }
+
   /** Withdraws an idle registration (we are full or stopping), so wake-ups go to others. */
   private async withdraw(): Promise<void> {
     if (!this.waiting) return;
@@ -259,21 +276,16 @@ export class Worker {
       }
       this.reserved -= free;
       for (const record of claimed) this.execute(record);
-      if (claimed.length === free) {
+      this.lastLookShort = claimed.length < free;
+      if (!this.lastLookShort) {
         this.fillAgain = true;
         await this.withdraw();
       } else if (!this.fillAgain) {
-        if (this.engine.store.wakeups && !this.waiting) {
-          // Register, then look once more: work queued between our claim and the
-          // registration woke nobody, and this second claim is what finds it.
-          try {
-            await this.registerIdle();
-            this.fillAgain = true;
-            continue;
-          } catch (e) {
-            this.waiting = false;
-            this.logger.warn(`worker ${this.id}: cannot register for wake-ups: ${String(e)}`);
-          }
+        if (this.engine.store.wakeups && !this.waiting && (await this.registered())) {
+          // Registered; look once more: work queued between our claim and the registration
+          // woke nobody, and this second claim is what finds it.
+          this.fillAgain = true;
+          continue;
         }
         await this.scheduleNextDue();
       }
@@ -338,14 +350,15 @@ export class Worker {
     if (run.done) return;
     run.done = true;
     if (run.timer) clearTimeout(run.timer);
-    const result = await this.batcher.settle(s);
+    const { result, refilled } = await this.batcher.settle(s);
     if (!result.ok) {
       // A late finisher fenced off (its lease was lost meanwhile): worth seeing, not an error.
       this.logger.warn(
         `worker ${this.id}: result for ${run.record.id} not recorded: ${String(result.error)}`,
       );
     }
-    this.release(run);
+    // When the batch also claimed for the slot this run frees, that claim was the look.
+    this.release(run, !refilled);
   }
 
   /** Ends a run whose outcome was decided elsewhere (cancel, lost lease, shutdown). */
@@ -356,11 +369,11 @@ export class Worker {
     this.release(run);
   }
 
-  private release(run: Run): void {
+  private release(run: Run, fill = true): void {
     if (this.active.get(run.record.id) !== run) return;
     this.active.delete(run.record.id);
     if (this.active.size === 0) for (const w of this.idleWaiters.splice(0)) w();
-    this.requestFill();
+    if (fill) this.requestFill();
   }
 
   private async heartbeat(): Promise<void> {

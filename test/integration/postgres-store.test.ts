@@ -2,14 +2,16 @@
  * What only the PostgreSQL backend has: migrations under an advisory lock when several
  * processes start at once, schemas that keep apps apart, targeted wake-ups over
  * LISTEN/NOTIFY (one new item wakes one idle worker, not all of them), the listener
- * coming back after its connection is killed, and several stores on one schema racing
- * for the same items.
+ * coming back after its connection is killed, several stores on one schema racing for
+ * the same items, values that survive the literal SQL a transaction sends in one round
+ * trip, and the database clock read without a round trip.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createConveyor, type Conveyor, type Worker } from '../../src/index.js';
 import { silentLogger } from '../../src/core/logger.js';
+import { inlineSql } from '../../src/store/postgres/pg-sql.js';
 import { PG_URL, postgresBackend, requirePostgres } from '../helpers/backends.js';
 import { waitFor } from '../helpers/conveyors.js';
 
@@ -199,5 +201,88 @@ describe.skipIf(!available)('postgres store', () => {
     sub.close();
     // Delivered in seq order with nothing skipped: every seq the log holds, once.
     expect(seen).toEqual(Array.from({ length: head }, (_, i) => i + 1));
+  });
+
+  // Transactions send held-back writes as literal SQL (pg-tx.ts): every awkward value must
+  // come back exactly as it went in.
+  const awkward = [
+    "it's",
+    "back\\slash \\' and \\n",
+    'dollar $1 and $10 and $$',
+    '"quoted" {braces} [brackets], commas',
+    'üñíçødé 😀 \u2028',
+    "'; DROP TABLE items; --",
+    '',
+  ];
+
+  it('inlined values reach PostgreSQL unchanged: quotes, backslashes, $n, unicode, arrays', async () => {
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    try {
+      for (const v of awkward) {
+        const text = inlineSql('SELECT $1::text AS s, $2::text[] AS a, $3::float8 AS n, $4::text AS z', [
+          v,
+          [v, 'x', v],
+          -1.5e-7,
+          null,
+        ]);
+        const { rows } = await client.query<{ s: string; a: string[]; n: number; z: null }>(text);
+        expect(rows[0]).toEqual({ s: v, a: [v, 'x', v], n: -1.5e-7, z: null });
+      }
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('awkward payloads, outputs and keys round-trip through a worker', async () => {
+    const cv = await open();
+    const items = await cv.enqueueWorkItems(
+      awkward.map((v, i) => ({
+        type: 't',
+        payload: { v, list: [v], nested: { [v || 'empty']: v } },
+        idempotencyKey: `${v}-${i}`,
+        constraints: { requiredCapabilities: [`cap:${i}`] },
+      })),
+    );
+    const w = cv.worker({
+      capabilities: awkward.map((_, i) => `cap:${i}`),
+      handlers: { t: (p: { v: string }) => ({ echoed: p.v }) },
+    });
+    workers.push(w);
+    await w.start();
+    await waitFor(async () => (await cv.getCounts()).completed === awkward.length, 'every item');
+    for (const [i, item] of items.entries()) {
+      const done = await cv.getWorkItem(item.id);
+      expect(done.payload).toEqual({
+        v: awkward[i],
+        list: [awkward[i]],
+        nested: { [awkward[i] || 'empty']: awkward[i] },
+      });
+      expect(done.output).toEqual({ echoed: awkward[i] });
+      expect(done.idempotencyKey).toBe(`${awkward[i]}-${i}`);
+      expect((await cv.verifyReceipts(item.id)).valid).toBe(true);
+    }
+    // The same key again finds the stored item: the key was stored as given.
+    const again = await cv.enqueueWorkItem({ type: 't', idempotencyKey: `${awkward[1]}-1` });
+    expect(again.id).toBe(items[1]!.id);
+    expect((await cv.checkEventLog()).mismatches).toEqual([]);
+  });
+
+  it("transactions take the database server's time, not this process's", async () => {
+    const cv = await open();
+    const realNow = Date.now;
+    // This process's wall clock an hour ahead: the store's clock must not follow it.
+    Date.now = () => realNow() + 3_600_000;
+    let item;
+    try {
+      item = await cv.enqueueWorkItem({ type: 't' });
+    } finally {
+      Date.now = realNow;
+    }
+    const [row] = await sql<{ server: number }>(
+      'SELECT extract(epoch FROM clock_timestamp()) * 1000 AS server',
+    );
+    const created = new Date(item.createdAt).getTime();
+    expect(Math.abs(Number(row!.server) - created)).toBeLessThan(1000);
   });
 });

@@ -1,21 +1,14 @@
 /**
  * @module pg-items
- * Item reads and writes on PostgreSQL. The same functions serve reads outside a
- * transaction (pool, no locks) and inside one (`locking`): there `getItem` locks the row
- * FOR UPDATE and `getItems` FOR SHARE, so the engine's read-check-write holds against
- * other processes, and claims and the reaper skip rows another transaction holds.
+ * Item queries on PostgreSQL. The same reads serve outside a transaction (pool, no locks)
+ * and inside one (`locking`): there `getItem` locks the row FOR UPDATE and `getItems` FOR
+ * SHARE, so the engine's read-check-write holds against other processes, and claims and
+ * the reaper skip rows another transaction holds. Item writes are made by `PgTx`.
  */
-import { ConflictError } from '../../core/errors.js';
 import type { ItemStatus } from '../../core/item-state.js';
-import type { ItemPatch, ItemRecord, LeasePatch } from '../records.js';
-import { PATCH_COLUMNS, toInsertParams, toItemRecord, type ItemRow } from '../rows/item-rows.js';
+import { toItemRecord, type ItemRow } from '../rows/item-rows.js';
 import type { ClaimSpec, ItemFilter, ItemReads, StoreWrites } from '../store.js';
-import { sqlState, type Query } from './pg-sql.js';
-
-type ItemWrites = Pick<
-  StoreWrites,
-  'insertItem' | 'updateItem' | 'claimCandidates' | 'expiredItems' | 'renewLeases'
->;
+import type { Query } from './pg-sql.js';
 
 /** `WHERE` clauses for list/count filters, with positional parameters from `values`. */
 function filterSql(filter: ItemFilter, values: unknown[]): string[] {
@@ -41,16 +34,14 @@ const CLAIMABLE_WHERE = `
   AND ($2::text[] IS NULL OR type = ANY($2::text[]))
   AND (required_caps = '[]' OR required_caps::jsonb <@ $3::jsonb)`;
 
-const INSERT_COLUMNS = Object.keys(toInsertParams({} as ItemRecord));
-const INSERT_SQL = `INSERT INTO items (${INSERT_COLUMNS.join(', ')})
-  VALUES (${INSERT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`;
+const claimParams = (spec: Omit<ClaimSpec, 'now' | 'limit'>) => [
+  spec.queues ? [...spec.queues] : null,
+  spec.types ? [...spec.types] : null,
+  JSON.stringify(spec.capabilities),
+];
 
-export function createPgItems(query: Query, locking: boolean): ItemReads & ItemWrites {
-  const claimParams = (spec: Omit<ClaimSpec, 'now' | 'limit'>) => [
-    spec.queues ? [...spec.queues] : null,
-    spec.types ? [...spec.types] : null,
-    JSON.stringify(spec.capabilities),
-  ];
+/** Item reads; with `locking` (inside a write transaction) `getItem` locks FOR UPDATE, `getItems` FOR SHARE. */
+export function createPgItemReads(query: Query, locking: boolean): ItemReads {
   const rows = async (text: string, values: unknown[]) =>
     (await query<ItemRow>(text, values)).map(toItemRecord);
 
@@ -145,42 +136,19 @@ export function createPgItems(query: Query, locking: boolean): ItemReads & ItemW
       );
       return row?.t ?? null;
     },
+  };
+}
 
-    async insertItem(item) {
-      try {
-        await query(INSERT_SQL, Object.values(toInsertParams(item)));
-      } catch (e) {
-        if (sqlState(e) === '23505' && (e as { constraint?: string }).constraint === 'items_id_key') {
-          throw new ConflictError(`work item id ${JSON.stringify(item.id)} is taken`, {
-            field: 'id',
-            id: item.id,
-          });
-        }
-        throw e;
-      }
-      if (item.dependencies.length > 0) {
-        await query(
-          `INSERT INTO item_deps (item_id, depends_on_id) SELECT $1, d FROM unnest($2::text[]) AS d
-            ON CONFLICT DO NOTHING`,
-          [item.id, item.dependencies],
-        );
-      }
-    },
-    async updateItem(id: string, patch: ItemPatch, lease?: LeasePatch) {
-      const keys = Object.keys(patch) as (keyof ItemPatch)[];
-      const values: unknown[] = keys.map((k) => PATCH_COLUMNS[k].encode(patch[k]));
-      const sets = keys.map((k, i) => `${PATCH_COLUMNS[k].column} = $${i + 1}`);
-      if (lease?.leaseToken !== undefined) {
-        values.push(lease.leaseToken);
-        sets.push(`lease_token = $${values.length}`);
-      }
-      if (lease) {
-        values.push(lease.leaseExpiresAt);
-        sets.push(`lease_expires_at = $${values.length}`);
-      }
-      values.push(id);
-      await query(`UPDATE items SET ${sets.join(', ')} WHERE id = $${values.length}`, values);
-    },
+/**
+ * The queries a write transaction makes to lock rows for a claim, the reaper or a
+ * heartbeat; they only run inside one (see `PgTx`).
+ */
+export function createPgLockingReads(
+  query: Query,
+): Pick<StoreWrites, 'claimCandidates' | 'expiredItems' | 'renewLeases'> {
+  const rows = async (text: string, values: unknown[]) =>
+    (await query<ItemRow>(text, values)).map(toItemRecord);
+  return {
     // Purpose: the next items a worker may take, in claim order, locked for this transaction;
     // rows another claimer holds are skipped, not waited for.
     claimCandidates(spec) {

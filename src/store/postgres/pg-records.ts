@@ -1,16 +1,9 @@
 /**
  * @module pg-records
- * Receipts, the event log, executors and handler logs on PostgreSQL. Inside a write
- * transaction, receipts and events are buffered and written at commit time in one
- * statement each (see `PgTxBuffers.flush`): fewer round trips, and the event seqs are
- * handed out under a lock held to commit, so seq order is commit order.
+ * Reads of receipts, the event log, executors and handler logs on PostgreSQL. Their
+ * writes are made by `PgTx`, which holds them back to send with the next read or COMMIT.
  */
-import type { Receipt } from '../../core/types.js';
-import type { NewEvent } from '../records.js';
 import {
-  executorParams,
-  RECEIPT_COLUMNS,
-  receiptParams,
   toEvent,
   toExecutor,
   toLog,
@@ -20,14 +13,7 @@ import {
   type LogRow,
   type ReceiptRow,
 } from '../rows/log-rows.js';
-import type {
-  EventFilter,
-  EventReads,
-  ExecutorReads,
-  LogReads,
-  ReceiptReads,
-  StoreWrites,
-} from '../store.js';
+import type { EventFilter, EventReads, ExecutorReads, LogReads, ReceiptReads } from '../store.js';
 import type { Query } from './pg-sql.js';
 
 export function createPgReads(query: Query): ReceiptReads & EventReads & ExecutorReads & LogReads {
@@ -81,79 +67,4 @@ export function createPgReads(query: Query): ReceiptReads & EventReads & Executo
       return found.map(toLog);
     },
   };
-}
-
-const RECEIPT_INSERT = `INSERT INTO receipts (${RECEIPT_COLUMNS.join(', ')})
-  SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[],
-    $7::float8[], $8::text[], $9::text[], $10::int[], $11::text[], $12::text[])`;
-
-const EVENT_INSERT = `INSERT INTO events (type, at, tenant, item_id, workflow_id, data)
-  SELECT t, a, te, i, w, d
-    FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
-         WITH ORDINALITY AS u(t, a, te, i, w, d, n)
-   ORDER BY n`;
-
-/** Rows a transaction writes at commit time. */
-export class PgTxBuffers {
-  private receipts: Receipt[] = [];
-  private events: NewEvent[] = [];
-
-  constructor(
-    private readonly query: Query,
-    private readonly eventLockKey: string,
-  ) {}
-
-  writes(): Pick<
-    StoreWrites,
-    'insertReceipt' | 'appendEvent' | 'appendLog' | 'upsertExecutor' | 'touchExecutor'
-  > {
-    const query = this.query;
-    return {
-      insertReceipt: (r) => void this.receipts.push(r),
-      appendEvent: (e) => void this.events.push(e),
-      async appendLog(itemId, attempt, at, message) {
-        await query('INSERT INTO item_logs (item_id, attempt, at, message) VALUES ($1, $2, $3, $4)', [
-          itemId,
-          attempt,
-          at,
-          message,
-        ]);
-      },
-      async upsertExecutor(e) {
-        const p = executorParams(e);
-        await query(
-          `INSERT INTO executors (id, capabilities, concurrency, busy, registered_at, last_seen_at)
-           VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (id) DO UPDATE SET capabilities = excluded.capabilities,
-             concurrency = excluded.concurrency, busy = excluded.busy, last_seen_at = excluded.last_seen_at`,
-          [p.id, p.capabilities, p.concurrency, p.busy, p.registered_at, p.last_seen_at],
-        );
-      },
-      async touchExecutor(id, at) {
-        await query('UPDATE executors SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2', [id, at]);
-      },
-    };
-  }
-
-  /** Writes the buffered receipts and events; call last, just before COMMIT. */
-  async flush(): Promise<void> {
-    if (this.receipts.length > 0) {
-      const columns = RECEIPT_COLUMNS.map(() => [] as unknown[]);
-      for (const r of this.receipts) receiptParams(r).forEach((v, i) => columns[i]!.push(v));
-      await this.query(RECEIPT_INSERT, columns);
-    }
-    if (this.events.length > 0) {
-      // Held until COMMIT: transactions append to the log one at a time, in commit order.
-      await this.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [this.eventLockKey]);
-      const e = this.events;
-      await this.query(EVENT_INSERT, [
-        e.map((x) => x.type),
-        e.map((x) => x.at),
-        e.map((x) => x.tenant),
-        e.map((x) => x.itemId),
-        e.map((x) => x.workflowId),
-        e.map((x) => JSON.stringify(x.data)),
-      ]);
-    }
-  }
 }

@@ -84,3 +84,38 @@ export function isConnectionError(e: unknown): boolean {
 
 /** Schema names are spliced into SQL (search_path, CREATE SCHEMA): only plain identifiers pass. */
 export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * A value as an SQL literal, for statements sent as text (see `inlineSql`). Strings are
+ * quoted as node-postgres' `escapeLiteral` does (an `E''` string when they hold a
+ * backslash), arrays become array literals, so the result never needs parameters.
+ */
+export function sqlLiteral(v: unknown): string {
+  if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : `'${String(v)}'`;
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+  if (typeof v === 'string') return quote(v);
+  if (Array.isArray(v)) return quote(`{${v.map(arrayElement).join(',')}}`);
+  return quote(JSON.stringify(v));
+}
+
+function quote(s: string): string {
+  const body = s.replace(/'/g, "''");
+  return s.includes('\\') ? ` E'${body.replace(/\\/g, '\\\\')}'` : `'${body}'`;
+}
+
+function arrayElement(v: unknown): string {
+  if (v === null || v === undefined) return 'NULL';
+  // Numbers and booleans print the same as JSON; objects become their JSON text.
+  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/**
+ * The statement with its `$n` placeholders replaced by literals, in one pass (so a value
+ * that itself contains `$1` is never substituted again). Only for our own statement texts,
+ * which hold no `$` elsewhere. What lets a transaction send many statements in one round trip.
+ */
+export const inlineSql = (text: string, values: readonly unknown[]): string =>
+  text.replace(/\$(\d+)/g, (_, n: string) => sqlLiteral(values[Number(n) - 1]));

@@ -2,8 +2,8 @@
  * @module pg-store
  * The PostgreSQL backend: a pool of connections (capped by `poolSize`), tables in their
  * own schema, transactions that run concurrently and coordinate through row locks. Each
- * transaction reads the database clock when it begins, so leases, delays and backoff are
- * measured on one clock however skewed the workers' own clocks are. A deadlock or a lost
+ * transaction takes its time from the database server's clock (`PgClock`), so leases,
+ * delays and backoff are measured on one clock however skewed the workers' own clocks are. A deadlock or a lost
  * idempotency race runs the transaction again; a refused connection (server restarting)
  * is retried with jittered backoff before the caller sees an error.
  */
@@ -12,11 +12,13 @@ import type { Clock } from '../../core/clock.js';
 import { ClosedError, ValidationError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import { DelegatedReads } from '../delegated-reads.js';
-import type { Store, StoreReads, Wakeups, WorkKind, WriteTx } from '../store.js';
-import { createPgItems } from './pg-items.js';
+import type { Store, StoreReads, Wakeups, WriteTx } from '../store.js';
+import { createPgItemReads } from './pg-items.js';
+import { PgClock } from './pg-clock.js';
 import { PgListener } from './pg-listener.js';
 import { migratePg } from './pg-migrate.js';
-import { createPgReads, PgTxBuffers } from './pg-records.js';
+import { createPgReads } from './pg-records.js';
+import { PgTx } from './pg-tx.js';
 import {
   isConnectionError,
   isRetryableTxError,
@@ -40,8 +42,6 @@ export interface PgStoreOptions {
   logger?: Logger | undefined;
 }
 
-/** The transaction's start time on the server's clock, in epoch milliseconds. */
-const BEGIN_SQL = `BEGIN; SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now`;
 const MAX_TX_RUNS = 8;
 
 export class PgStore extends DelegatedReads implements Store {
@@ -51,6 +51,7 @@ export class PgStore extends DelegatedReads implements Store {
   readonly wakeups: Wakeups;
   protected readonly reads: StoreReads;
   private readonly listener: PgListener;
+  private readonly clock: PgClock;
   private readonly logger: Logger;
   private closed = false;
 
@@ -71,8 +72,9 @@ export class PgStore extends DelegatedReads implements Store {
     // replaces it on the next checkout.
     this.pool.on('error', (e) => this.logger.warn(`conveyor: idle database connection lost: ${e.message}`));
     const query = queryOn(this.pool);
-    this.reads = { ...createPgItems(query, false), ...createPgReads(query) };
+    this.reads = { ...createPgItemReads(query, false), ...createPgReads(query) };
     this.listener = new PgListener(config, this.logger);
+    this.clock = new PgClock(this.pool);
     this.wakeups = this.createWakeups(query);
   }
 
@@ -104,6 +106,8 @@ export class PgStore extends DelegatedReads implements Store {
         client.removeListener('error', onError);
         client.release(broken);
       }
+      // After the release: with poolSize 1 the clock's first reading needs that connection.
+      await store.clock.start();
     } catch (e) {
       await store.pool.end().catch(() => undefined);
       throw e;
@@ -121,22 +125,10 @@ export class PgStore extends DelegatedReads implements Store {
       const onError = (e: Error) => (broken = e);
       client.on('error', onError);
       try {
-        const [, clock] = (await client.query(BEGIN_SQL)) as unknown as [
-          unknown,
-          pg.QueryResult<{ now: number }>,
-        ];
-        const now = this.options.clock ? this.options.clock.now() : clock.rows[0]!.now;
-        const query = queryOn(client);
-        const buffers = new PgTxBuffers(query, `conveyor:events:${this.schema}`);
-        const tx: WriteTx = {
-          ...createPgItems(query, true),
-          ...createPgReads(query),
-          ...buffers.writes(),
-          announceWork: (kinds) => announceWork(query, kinds, now),
-        };
-        const result = await fn(tx, now);
-        await buffers.flush();
-        await client.query('COMMIT');
+        const now = this.options.clock ? this.options.clock.now() : this.clock.now();
+        const tx = new PgTx(client, now, `conveyor:events:${this.schema}`);
+        const result = await fn(tx.view(), now);
+        await tx.commit();
         return result;
       } catch (e) {
         if (isConnectionError(e)) broken = e as Error;
@@ -209,28 +201,9 @@ export class PgStore extends DelegatedReads implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.clock.stop();
     await this.listener.close();
     await this.pool.end();
-  }
-}
-
-/**
- * Wakes, at commit, up to `count` registered idle claimers per kind that could take it:
- * their registrations are removed and each gets one NOTIFY on its store's channel.
- */
-async function announceWork(query: Query, kinds: readonly WorkKind[], now: number): Promise<void> {
-  for (const k of kinds) {
-    await query(
-      `WITH woken AS (
-         DELETE FROM waiters WHERE id IN (
-           SELECT id FROM waiters
-            WHERE expires_at > $5 AND (types IS NULL OR $1 = ANY(types))
-              AND (queues IS NULL OR $2 = ANY(queues)) AND caps @> $3::text[]
-            ORDER BY since LIMIT $4 FOR UPDATE SKIP LOCKED)
-         RETURNING id, channel)
-       SELECT pg_notify(channel, id) FROM woken`,
-      [k.type, k.queue, [...k.capabilities], k.count, now],
-    );
   }
 }
 

@@ -13,7 +13,7 @@ import { PATCH_COLUMNS, toInsertParams, toItemRecord, type ItemRow } from '../ro
 
 type ItemWrites = Pick<
   StoreWrites,
-  'insertItem' | 'updateItem' | 'claimCandidates' | 'expiredItems' | 'renewLeases'
+  'insertItem' | 'lockItems' | 'updateItem' | 'claimCandidates' | 'expiredItems' | 'renewLeases'
 >;
 
 /** Builds `WHERE` clauses for list/count filters (named parameters). */
@@ -177,6 +177,8 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
       }
       for (const dep of item.dependencies) insertDep.run(item.id, dep);
     },
+    // BEGIN IMMEDIATE already holds the database: nothing to lock, nothing to read ahead.
+    lockItems: () => undefined,
     updateItem(id: string, patch: ItemPatch, lease?: LeasePatch) {
       // Positional parameters, one statement per patch shape: this runs twice per item.
       const keys = Object.keys(patch) as (keyof ItemPatch)[];

@@ -1,0 +1,255 @@
+/**
+ * @module pg-tx
+ * One write transaction on PostgreSQL, shaped for round trips: on loopback a round trip
+ * costs more than most of our statements, so writes whose result the engine does not need
+ * (item inserts and updates, receipts, events, logs, executor rows, wake-ups) are held back
+ * and sent together, as one text of literal statements, in front of the next read or of
+ * COMMIT. Rows the transaction has locked FOR UPDATE are kept with their pending changes
+ * applied, so the engine's `getItem` on them costs nothing, and `lockItems` locks a whole
+ * batch (and reads each item's pending dependents) in one round trip. Reads still see every earlier
+ * write of the transaction: whatever is held back goes out first.
+ *
+ * The transaction's time comes from `PgClock` (the server's clock, without asking it), so
+ * BEGIN needs no round trip of its own either: it goes out in front of the first text.
+ *
+ * Event seqs follow commit order: the advisory lock that serialises appends to the log is
+ * taken in the same text as the INSERT and the COMMIT, so it is held for one round trip.
+ */
+import type pg from 'pg';
+import { ConflictError } from '../../core/errors.js';
+import type { Receipt } from '../../core/types.js';
+import type { ItemPatch, ItemRecord, LeasePatch, NewEvent } from '../records.js';
+import { PATCH_COLUMNS, toItemRecord, type ItemRow } from '../rows/item-rows.js';
+import { executorParams } from '../rows/log-rows.js';
+import type { StoreWrites, WorkKind, WriteTx } from '../store.js';
+import { createPgItemReads, createPgLockingReads } from './pg-items.js';
+import { createPgReads } from './pg-records.js';
+import { inlineSql, queryOn, sqlState, type Query } from './pg-sql.js';
+import {
+  appendEventsSql,
+  insertItemsSql,
+  insertReceiptsSql,
+  updateColumnsSql,
+  updateItemsSql,
+  wakeSql,
+} from './pg-write-sql.js';
+
+// Purpose: lock a batch of items, in id order so two batches cannot deadlock.
+// $1: item ids. Rows: the items.
+const LOCK_ITEMS_SQL = 'SELECT * FROM items WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE';
+
+// Purpose: the dependents still pending of a batch of items, which settling them needs next.
+// Sent as a statement of its own after LOCK_ITEMS_SQL: under READ COMMITTED it then reads a
+// snapshot taken after the locks were granted, so it sees a child that a transaction we
+// waited for (an enqueue holding a parent FOR SHARE) committed; a subquery of the locking
+// statement would not, and that child would wait forever.
+// $1: item ids. Rows: (parent, child) in enqueue order of the children.
+const PENDING_DEPENDENTS_SQL = `SELECT d.depends_on_id AS parent, d.item_id AS child
+  FROM item_deps d JOIN items c ON c.id = d.item_id
+ WHERE d.depends_on_id = ANY($1::text[]) AND c.status = 'pending' ORDER BY c.seq`;
+
+export class PgTx {
+  private readonly query: Query;
+  /** BEGIN goes out with the first statement, not in a round trip of its own. */
+  private begun = false;
+  /** Held-back statements, as literal SQL, in the order they were made. */
+  private statements: string[] = [];
+  /** New items not sent yet; their state (final so far) is in `locked`. */
+  private inserted = new Set<string>();
+  /** Items changed and not sent yet whose whole new state is in `locked`. */
+  private dirty = new Set<string>();
+  /** Changes to items this transaction has not read (rare): id → column → stored value. */
+  private partial = new Map<string, Map<string, unknown>>();
+  private receipts: Receipt[] = [];
+  private events: NewEvent[] = [];
+  private wake: WorkKind[] = [];
+  /** Rows this transaction holds FOR UPDATE, as they will be at commit. */
+  private readonly locked = new Map<string, ItemRecord>();
+  /** Pending dependents of locked items, read when they were locked. */
+  private readonly dependents = new Map<string, string[]>();
+
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly now: number,
+    private readonly eventLockKey: string,
+  ) {
+    this.query = queryOn(client);
+  }
+
+  /** The transaction as the engine sees it. */
+  view(): WriteTx {
+    const read = this.read;
+    const reads = { ...createPgItemReads(read, true), ...createPgReads(read) };
+    const locking = createPgLockingReads(read);
+    return {
+      ...reads,
+      getItem: async (id) => {
+        const held = this.locked.get(id);
+        if (held) return held;
+        const item = await reads.getItem(id);
+        if (item) this.locked.set(id, item);
+        return item;
+      },
+      pendingDependents: async (id) => this.dependents.get(id) ?? reads.pendingDependents(id),
+      lockItems: async (ids) => {
+        const wanted = ids.filter((id) => !this.locked.has(id));
+        if (wanted.length > 0) {
+          const [rows, edges] = await this.readAll([
+            inlineSql(LOCK_ITEMS_SQL, [wanted]),
+            inlineSql(PENDING_DEPENDENTS_SQL, [wanted]),
+          ]);
+          for (const row of rows as ItemRow[]) {
+            this.locked.set(row.id, toItemRecord(row));
+            this.dependents.set(row.id, []);
+          }
+          for (const e of edges as Array<{ parent: string; child: string }>)
+            this.dependents.get(e.parent)?.push(e.child);
+        }
+      },
+      claimCandidates: async (spec) => {
+        // The claim must walk items_claim in order and stop after `limit` rows, whatever the
+        // depth. A planner without fresh statistics (a new or fast-changing table) would
+        // rather fetch every queued row and sort: O(depth) per claim. These two settings
+        // last until commit, and nothing after the claim in our transactions needs them.
+        this.statements.push('SET LOCAL enable_bitmapscan = off', 'SET LOCAL enable_sort = off');
+        return this.hold(await locking.claimCandidates(spec));
+      },
+      expiredItems: async (now, limit) => this.hold(await locking.expiredItems(now, limit)),
+      renewLeases: async (executorId, leases, expiresAt) => {
+        const renewed = await locking.renewLeases(executorId, leases, expiresAt);
+        for (const id of renewed) {
+          const held = this.locked.get(id);
+          if (held) this.locked.set(id, { ...held, leaseExpiresAt: expiresAt });
+        }
+        return renewed;
+      },
+      ...this.writes(),
+      announceWork: (kinds) => void this.wake.push(...kinds),
+    };
+  }
+
+  private hold(items: ItemRecord[]): ItemRecord[] {
+    for (const item of items) this.locked.set(item.id, item);
+    return items;
+  }
+
+  private writes(): Omit<
+    StoreWrites,
+    'lockItems' | 'claimCandidates' | 'expiredItems' | 'renewLeases' | 'announceWork'
+  > {
+    const defer = (text: string, values: readonly unknown[]) =>
+      void this.statements.push(inlineSql(text, values));
+    return {
+      insertItem: (item) => {
+        this.inserted.add(item.id);
+        this.locked.set(item.id, item);
+        for (const parent of item.dependencies) this.dependents.delete(parent);
+      },
+      updateItem: (id: string, patch: ItemPatch, lease?: LeasePatch) => {
+        const held = this.locked.get(id);
+        if (held) {
+          // The whole new state is known: it is sent once, however often it changed.
+          this.locked.set(id, { ...held, ...patch, ...lease });
+          if (!this.inserted.has(id)) this.dirty.add(id);
+          return;
+        }
+        // Every update sets columns to values (never to expressions of the row), so two
+        // updates of one item merge into one with the later values winning.
+        let columns = this.partial.get(id);
+        if (!columns) this.partial.set(id, (columns = new Map<string, unknown>()));
+        for (const k of Object.keys(patch) as (keyof ItemPatch)[])
+          columns.set(PATCH_COLUMNS[k].column, PATCH_COLUMNS[k].encode(patch[k]));
+        if (lease?.leaseToken !== undefined) columns.set('lease_token', lease.leaseToken);
+        if (lease) columns.set('lease_expires_at', lease.leaseExpiresAt);
+      },
+      insertReceipt: (r) => void this.receipts.push(r),
+      appendEvent: (e) => void this.events.push(e),
+      appendLog: (itemId, attempt, at, message) =>
+        defer('INSERT INTO item_logs (item_id, attempt, at, message) VALUES ($1, $2, $3, $4)', [
+          itemId,
+          attempt,
+          at,
+          message,
+        ]),
+      upsertExecutor: (e) => {
+        const p = executorParams(e);
+        defer(
+          `INSERT INTO executors (id, capabilities, concurrency, busy, registered_at, last_seen_at)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (id) DO UPDATE SET capabilities = excluded.capabilities,
+             concurrency = excluded.concurrency, busy = excluded.busy, last_seen_at = excluded.last_seen_at`,
+          [p.id, p.capabilities, p.concurrency, p.busy, p.registered_at, p.last_seen_at],
+        );
+      },
+      touchExecutor: (id, at) =>
+        defer('UPDATE executors SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2', [id, at]),
+    };
+  }
+
+  /** Runs a read behind everything held back, in one round trip; returns the read's rows. */
+  private readonly read: Query = async <R>(text: string, values: readonly unknown[] = []) => {
+    const held = this.takeHeld(false);
+    if (held.length === 0 && this.begun) return this.query<R>(text, values);
+    const results = await this.send([...held, inlineSql(text, values)]);
+    return results.at(-1)!.rows as R[];
+  };
+
+  /** Runs several reads behind everything held back, in one round trip; returns their rows. */
+  private async readAll(reads: string[]): Promise<unknown[][]> {
+    const results = await this.send([...this.takeHeld(false), ...reads]);
+    return results.slice(-reads.length).map((r) => r.rows as unknown[]);
+  }
+
+  /** Sends everything held back and commits, in one round trip. */
+  async commit(): Promise<void> {
+    const held = this.takeHeld(true);
+    if (!this.begun && held.length === 0) return; // nothing was read or written
+    await this.send([...held, 'COMMIT']);
+  }
+
+  /**
+   * The held-back writes as literal statements, in an order that keeps their meaning: the
+   * rare ones (logs, executor rows, changes to rows never read), new items, changed items
+   * (one UPDATE for all of them), receipts, and at commit the wake-ups and the events under
+   * the log lock, last, so that lock is held only until COMMIT.
+   */
+  private takeHeld(withEvents: boolean): string[] {
+    const out = [...this.statements];
+    for (const [id, columns] of this.partial) out.push(updateColumnsSql(id, columns));
+    const stateOf = (id: string) => this.locked.get(id)!;
+    if (this.inserted.size > 0) out.push(...insertItemsSql([...this.inserted].map(stateOf)));
+    if (this.dirty.size > 0) out.push(updateItemsSql([...this.dirty].map(stateOf)));
+    if (this.receipts.length > 0) out.push(insertReceiptsSql(this.receipts));
+    this.statements = [];
+    this.partial.clear();
+    this.inserted = new Set();
+    this.dirty = new Set();
+    this.receipts = [];
+    if (!withEvents) return out;
+    for (const kind of this.wake) out.push(wakeSql(kind, this.now));
+    if (this.events.length > 0) out.push(...appendEventsSql(this.events, this.eventLockKey));
+    this.wake = [];
+    this.events = [];
+    return out;
+  }
+
+  /** Sends statements as one text; the first one sent also opens the transaction. */
+  private async send(statements: string[]): Promise<pg.QueryResult[]> {
+    if (!this.begun) {
+      statements.unshift('BEGIN');
+      this.begun = true;
+    }
+    try {
+      const result = (await this.client.query(statements.join(';\n'))) as unknown as
+        pg.QueryResult | pg.QueryResult[];
+      return Array.isArray(result) ? result : [result];
+    } catch (e) {
+      // A taken id is the caller's mistake, reported as for a single INSERT.
+      if (sqlState(e) === '23505' && (e as { constraint?: string }).constraint === 'items_id_key') {
+        const id = /\(id\)=\((.*)\)/.exec((e as { detail?: string }).detail ?? '')?.[1] ?? '';
+        throw new ConflictError(`work item id ${JSON.stringify(id)} is taken`, { field: 'id', id });
+      }
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * @module pg-write-sql
+ * The statements a PostgreSQL transaction sends for its held-back writes (see pg-tx.ts),
+ * as literal SQL: each takes rows and returns text with no parameters, so that many of them
+ * travel in one round trip.
+ */
+import type { Receipt } from '../../core/types.js';
+import type { ItemRecord, NewEvent } from '../records.js';
+import { toInsertParams, type ItemRow } from '../rows/item-rows.js';
+import { RECEIPT_COLUMNS, receiptParams } from '../rows/log-rows.js';
+import type { WorkKind } from '../store.js';
+import { inlineSql, sqlLiteral } from './pg-sql.js';
+
+const ITEM_COLUMNS = Object.keys(toInsertParams({} as ItemRecord)) as (keyof Omit<ItemRow, 'seq'>)[];
+
+/** The columns a transition may set, with their SQL types for the casts out of a VALUES list. */
+const UPDATE_COLUMNS = [
+  ['status', 'text'],
+  ['usage', 'text'],
+  ['progress', 'float8'],
+  ['progress_message', 'text'],
+  ['attempts', 'int4'],
+  ['retries', 'int4'],
+  ['output', 'text'],
+  ['error', 'text'],
+  ['executor_id', 'text'],
+  ['assigned_at', 'int8'],
+  ['started_at', 'int8'],
+  ['finished_at', 'int8'],
+  ['run_at', 'int8'],
+  ['deadline_at', 'int8'],
+  ['receipt_seq', 'int4'],
+  ['receipt_hash', 'text'],
+  ['lease_token', 'int8'],
+  ['lease_expires_at', 'int8'],
+] as const satisfies ReadonlyArray<readonly [keyof ItemRow, string]>;
+
+const tuple = (values: readonly unknown[]) => `(${values.map(sqlLiteral).join(', ')})`;
+
+/** New items in one multi-row INSERT (seq follows their order), then their dependency edges. */
+export function insertItemsSql(items: readonly ItemRecord[]): string[] {
+  const rows = items.map((item) => {
+    const p = toInsertParams(item);
+    return tuple(ITEM_COLUMNS.map((c) => p[c]));
+  });
+  const out = [`INSERT INTO items (${ITEM_COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`];
+  const edges = items.flatMap((item) => item.dependencies.map((d) => tuple([item.id, d])));
+  if (edges.length > 0)
+    out.push(
+      `INSERT INTO item_deps (item_id, depends_on_id) VALUES ${edges.join(', ')} ON CONFLICT DO NOTHING`,
+    );
+  return out;
+}
+
+/**
+ * Items whose whole new state is known, in one UPDATE … FROM (VALUES …): every column a
+ * transition may set, so items that changed in different ways still share one statement.
+ */
+export function updateItemsSql(items: readonly ItemRecord[]): string {
+  const rows = items.map((item) => {
+    const p = toInsertParams(item);
+    return tuple([item.id, ...UPDATE_COLUMNS.map(([c]) => p[c])]);
+  });
+  const sets = UPDATE_COLUMNS.map(([c, type]) => `${c} = v.${c}::${type}`).join(', ');
+  const names = UPDATE_COLUMNS.map(([c]) => c).join(', ');
+  return `UPDATE items AS i SET ${sets} FROM (VALUES ${rows.join(', ')}) AS v(id, ${names}) WHERE i.id = v.id`;
+}
+
+/** Some columns of one item (a row the transaction never read, so its whole state is unknown). */
+export function updateColumnsSql(id: string, columns: ReadonlyMap<string, unknown>): string {
+  const sets = [...columns].map(([c, v]) => `${c} = ${sqlLiteral(v)}`);
+  return `UPDATE items SET ${sets.join(', ')} WHERE id = ${sqlLiteral(id)}`;
+}
+
+export function insertReceiptsSql(receipts: readonly Receipt[]): string {
+  const rows = receipts.map((r) => tuple(receiptParams(r)));
+  return `INSERT INTO receipts (${RECEIPT_COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`;
+}
+
+// Purpose: wake, at commit, up to $4 registered idle claimers that could take newly queued
+// work of type $1, queue $2 and required capabilities $3 (registrations alive at $5): their
+// registrations are removed and each gets one NOTIFY on its store's channel.
+const WAKE_SQL = `WITH woken AS (
+    DELETE FROM waiters WHERE id IN (
+      SELECT id FROM waiters
+       WHERE expires_at > $5 AND (types IS NULL OR $1 = ANY(types))
+         AND (queues IS NULL OR $2 = ANY(queues)) AND caps @> $3::text[]
+       ORDER BY since LIMIT $4 FOR UPDATE SKIP LOCKED)
+    RETURNING id, channel)
+  SELECT pg_notify(channel, id) FROM woken`;
+
+export const wakeSql = (kind: WorkKind, now: number): string =>
+  inlineSql(WAKE_SQL, [kind.type, kind.queue, [...kind.capabilities], kind.count, now]);
+
+/**
+ * Events appended under the log's advisory lock (held to COMMIT: seqs follow commit order),
+ * in one multi-row INSERT whose order gives their seqs.
+ */
+export function appendEventsSql(events: readonly NewEvent[], lockKey: string): string[] {
+  const rows = events.map((e) =>
+    tuple([e.type, e.at, e.tenant, e.itemId, e.workflowId, JSON.stringify(e.data)]),
+  );
+  return [
+    `SELECT pg_advisory_xact_lock(hashtextextended(${sqlLiteral(lockKey)}, 0))`,
+    `INSERT INTO events (type, at, tenant, item_id, workflow_id, data) VALUES ${rows.join(', ')}`,
+  ];
+}
