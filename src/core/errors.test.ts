@@ -21,6 +21,7 @@ import {
   NotDueError,
   NotFoundError,
   RetryAfterError,
+  TemplateError,
   TenantMismatchError,
   ValidationError,
   toItemError,
@@ -66,6 +67,10 @@ const constructions: Record<string, { make: () => ConveyorError; code: string }>
   ClosedError: { make: () => new ClosedError(), code: 'CLOSED' },
   NonRetryableError: { make: () => new NonRetryableError('bad input file'), code: 'NON_RETRYABLE' },
   RetryAfterError: { make: () => new RetryAfterError('rate limited', 5000), code: 'RETRY_AFTER' },
+  TemplateError: {
+    make: () => new TemplateError('{{input.user}}', 'user', 'input has no field "user"', 'to'),
+    code: 'TEMPLATE',
+  },
 };
 
 const exportedClasses = Object.entries(errors as Record<string, unknown>).filter(
@@ -131,6 +136,17 @@ describe('error classes', () => {
       key: 'toolOps',
       used: 11,
       limit: 10,
+    });
+  });
+
+  it('TemplateError names the template, the missing segment and where it stands', () => {
+    const e = new TemplateError('{{input.user}}', 'user', 'input has no field "user"', 'to');
+    expect(e.message).toBe('{{input.user}} (at to): input has no field "user"');
+    expect(e.template).toBe('{{input.user}}');
+    expect(e.details).toEqual({ template: '{{input.user}}', segment: 'user', field: 'to' });
+    expect(new TemplateError('{{index}}', 'index', 'no index').details).toEqual({
+      template: '{{index}}',
+      segment: 'index',
     });
   });
 

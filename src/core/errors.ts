@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   RETRY_AFTER: 'RETRY_AFTER',
   CLOSED: 'CLOSED',
   STORE: 'STORE',
+  TEMPLATE: 'TEMPLATE',
 } as const;
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 
@@ -115,6 +116,21 @@ export class CycleError extends ConveyorError {
   constructor(cycle: string[]) {
     super('CYCLE', `dependency cycle: ${cycle.join(' → ')}`, { details: { cycle } });
     this.name = 'CycleError';
+  }
+}
+
+/**
+ * A workflow template (`{{steps.fetch.output.users}}`) met a path its data does not have.
+ * Raised while a step's input is resolved, so it fails that step, not the definition.
+ */
+export class TemplateError extends ConveyorError {
+  readonly template: string;
+  constructor(template: string, segment: string, reason: string, field?: string) {
+    super('TEMPLATE', `${template}${field ? ` (at ${field})` : ''}: ${reason}`, {
+      details: { template, segment, ...(field ? { field } : {}) },
+    });
+    this.name = 'TemplateError';
+    this.template = template;
   }
 }
 

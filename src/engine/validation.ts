@@ -52,23 +52,57 @@ export const jsonSchema = z.unknown().superRefine((v, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
-const backoffSchema = z.strictObject({
-  type: z.enum(BACKOFF_TYPES).optional(),
-  baseMs: z.number().int().min(0).max(MAX_DELAY_MS).optional(),
-  maxMs: z.number().int().min(0).max(MAX_DELAY_MS).optional(),
-  jitter: z.union([z.number().min(0).max(1), z.boolean()]).optional(),
-});
+/** A timeout or period in milliseconds: a positive integer, ten years at most. */
+export const durationMsSchema = z.number().int().positive().max(MAX_DELAY_MS);
+
+/** Retries after the first attempt. */
+export const maxRetriesSchema = z.number().int().min(0).max(1000);
+
+/** Capabilities an item requires or an executor offers. */
+export const capabilitiesSchema = z.array(nameSchema).max(64);
+
+/**
+ * The backoff knobs, shared by enqueue constraints and workflow retry policies. Each
+ * caller wraps them in its own object: enqueue takes `.optional()` fields and `jitter: true`,
+ * a workflow definition (whose TypeScript type is `Partial<BackoffPolicy>`) takes exact
+ * optional fields and a numeric jitter.
+ */
+export const backoffFieldSchemas = {
+  type: z.enum(BACKOFF_TYPES),
+  baseMs: z.number().int().min(0).max(MAX_DELAY_MS),
+  maxMs: z.number().int().min(0).max(MAX_DELAY_MS),
+  jitter: z.number().min(0).max(1),
+};
+
+/** A cap below the first delay would silently shorten every delay: refuse it where it is set. */
+export function checkBackoffOrder(
+  b: { baseMs?: number | undefined; maxMs?: number | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if (b.baseMs !== undefined && b.maxMs !== undefined && b.maxMs < b.baseMs) {
+    ctx.addIssue({ code: 'custom', path: ['maxMs'], message: 'must be at least baseMs' });
+  }
+}
+
+const backoffSchema = z
+  .strictObject({
+    type: backoffFieldSchemas.type.optional(),
+    baseMs: backoffFieldSchemas.baseMs.optional(),
+    maxMs: backoffFieldSchemas.maxMs.optional(),
+    jitter: z.union([backoffFieldSchemas.jitter, z.boolean()]).optional(),
+  })
+  .superRefine(checkBackoffOrder);
 
 const constraintsSchema = z.strictObject({
-  maxDurationMs: z.number().int().positive().max(MAX_DELAY_MS).optional(),
+  maxDurationMs: durationMsSchema.optional(),
   maxDuration: z
     .bigint()
     .positive()
     .max(BigInt(MAX_DELAY_MS) * 1_000_000n)
     .optional(),
-  requiredCapabilities: z.array(nameSchema).max(64).optional(),
+  requiredCapabilities: capabilitiesSchema.optional(),
   dependencies: z.array(nameSchema).max(1000).optional(),
-  maxRetries: z.number().int().min(0).max(1000).optional(),
+  maxRetries: maxRetriesSchema.optional(),
   backoff: backoffSchema.optional(),
 });
 
@@ -112,17 +146,6 @@ export const enqueueSchema = z
         message: 'give maxDurationMs or maxDuration (nanoseconds), not both',
       });
     }
-    if (
-      c?.backoff?.baseMs !== undefined &&
-      c.backoff.maxMs !== undefined &&
-      c.backoff.maxMs < c.backoff.baseMs
-    ) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['constraints', 'backoff', 'maxMs'],
-        message: 'must be at least baseMs',
-      });
-    }
   });
 export type EnqueueInput = z.input<typeof enqueueSchema>;
 export type ParsedEnqueue = z.output<typeof enqueueSchema>;
@@ -130,7 +153,7 @@ export type ParsedEnqueue = z.output<typeof enqueueSchema>;
 export const enqueueManySchema = z.array(z.unknown()).min(1, 'must hold at least one item').max(10_000);
 
 export const executorSchema = z.strictObject({
-  capabilities: z.array(nameSchema).max(64).optional(),
+  capabilities: capabilitiesSchema.optional(),
   concurrency: z.number().int().min(1).max(10_000).optional(),
   busy: z.boolean().optional(),
 });
@@ -186,7 +209,8 @@ export const subscribeSchema = z.strictObject({
 });
 export type SubscribeFilter = z.input<typeof subscribeSchema>;
 
-function fieldPath(prefix: string, path: readonly PropertyKey[]): string {
+/** `fieldPath('steps[2]', ['retry', 'maxRetries'])` → `steps[2].retry.maxRetries`; indices in brackets. */
+export function fieldPath(prefix: string, path: readonly PropertyKey[]): string {
   let out = prefix;
   for (const p of path) {
     if (typeof p === 'number') out += `[${p}]`;
