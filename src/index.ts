@@ -50,6 +50,7 @@ export {
   ClosedError,
   NonRetryableError,
   RetryAfterError,
+  TemplateError,
   ERROR_CODES,
   type ErrorCode,
   type ItemError,
@@ -59,3 +60,24 @@ export { computeReceiptHash, verifyReceiptChain, canonicalJson } from './core/re
 export { createManualClock, type Clock, type ManualClock } from './core/clock.js';
 export type { Logger } from './core/logger.js';
 export type { Resources, ResourceFactory } from './resources/registry.js';
+export {
+  WorkflowBuilder,
+  type WorkflowBuilderOptions,
+  type StepOptions,
+  type PhaseOptions,
+} from './workflow/builder.js';
+export { parseWorkflowDefinition, workflowJsonSchema } from './workflow/definition.js';
+export type {
+  WorkflowDefinition,
+  StepDefinition,
+  PhaseDefinition,
+  StepFailurePolicy,
+  RetryPolicy,
+  FallbackDefinition,
+  RateLimitPolicy,
+  CircuitBreakerPolicy,
+  CachePolicy,
+  MapPolicy,
+  BatchPolicy,
+  WaitForEventPolicy,
+} from './workflow/definition-types.js';
