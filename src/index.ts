@@ -59,3 +59,24 @@ export { computeReceiptHash, verifyReceiptChain, canonicalJson } from './core/re
 export { createManualClock, type Clock, type ManualClock } from './core/clock.js';
 export type { Logger } from './core/logger.js';
 export type { Resources, ResourceFactory } from './resources/registry.js';
+export {
+  createMemoryCache,
+  type Cache,
+  type CacheSetOptions,
+  type MemoryCacheOptions,
+} from './resources/cache.js';
+export { createRedisCache, type RedisCache, type RedisCacheOptions } from './resources/redis-cache.js';
+export {
+  createHttpClient,
+  HttpError,
+  type HttpClient,
+  type HttpClientOptions,
+  type HttpRequestOptions,
+  type HttpResponse,
+} from './resources/http-client.js';
+export {
+  createPostgresPool,
+  createSqliteDatabase,
+  type PostgresPoolOptions,
+  type SqliteDatabaseOptions,
+} from './resources/database.js';

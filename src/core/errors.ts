@@ -27,6 +27,9 @@ export const ERROR_CODES = {
   RETRY_AFTER: 'RETRY_AFTER',
   CLOSED: 'CLOSED',
   STORE: 'STORE',
+  HTTP_STATUS: 'HTTP_STATUS',
+  HTTP_TIMEOUT: 'HTTP_TIMEOUT',
+  HTTP_FAILED: 'HTTP_FAILED',
 } as const;
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 
