@@ -81,3 +81,24 @@ export type {
   BatchPolicy,
   WaitForEventPolicy,
 } from './workflow/definition-types.js';
+export {
+  createMemoryCache,
+  type Cache,
+  type CacheSetOptions,
+  type MemoryCacheOptions,
+} from './resources/cache.js';
+export { createRedisCache, type RedisCache, type RedisCacheOptions } from './resources/redis-cache.js';
+export {
+  createHttpClient,
+  HttpError,
+  type HttpClient,
+  type HttpClientOptions,
+  type HttpRequestOptions,
+  type HttpResponse,
+} from './resources/http-client.js';
+export {
+  createPostgresPool,
+  createSqliteDatabase,
+  type PostgresPoolOptions,
+  type SqliteDatabaseOptions,
+} from './resources/database.js';

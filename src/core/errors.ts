@@ -28,6 +28,9 @@ export const ERROR_CODES = {
   CLOSED: 'CLOSED',
   STORE: 'STORE',
   TEMPLATE: 'TEMPLATE',
+  HTTP_STATUS: 'HTTP_STATUS',
+  HTTP_TIMEOUT: 'HTTP_TIMEOUT',
+  HTTP_FAILED: 'HTTP_FAILED',
 } as const;
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 

@@ -10,6 +10,7 @@ import pg from 'pg';
 import { createConveyor, type Conveyor, type ConveyorOptions } from '../../src/index.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { openTestConveyor, tempDir, trackConveyor } from './conveyors.js';
+import { requireService } from './services.js';
 
 export interface TestBackend {
   readonly name: 'sqlite' | 'postgres';
@@ -128,16 +129,7 @@ export const postgresBackend: TestBackend = {
   ],
 };
 
-/**
- * Whether the PostgreSQL tests of this file run: always in CI (where .ci/run starts the
- * server, so an unreachable server fails the run); elsewhere they are skipped, loudly.
- */
-export async function requirePostgres(file: string): Promise<boolean> {
-  if (await postgresAvailable()) return true;
-  if (process.env.CI)
-    throw new Error(`${file}: PostgreSQL at ${PG_URL} is not reachable, and CI must run these tests`);
-  console.warn(
-    `\n*** SKIPPED ${file}: PostgreSQL at ${PG_URL} is not reachable (set CONVEYOR_TEST_PG_URL) ***\n`,
-  );
-  return false;
+/** Whether the PostgreSQL tests of `file` run (see requireService: always in CI, else skipped loudly). */
+export function requirePostgres(file: string): Promise<boolean> {
+  return requireService(file, 'PostgreSQL', PG_URL, 'CONVEYOR_TEST_PG_URL', postgresAvailable);
 }

@@ -1,7 +1,8 @@
 /**
  * The examples run and print what the README and the walk-through promise, and the README's
- * quick start is the code of examples/quick-start.mjs, character for character. The examples
- * import the built package, so `npm run build` must have run (npm test does it first).
+ * quick start and the guide's Resources example are the code of examples/quick-start.mjs and
+ * examples/resources.mjs, character for character. The examples import the built package,
+ * so `npm run build` must have run (npm test does it first).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -33,13 +34,13 @@ function runExample(file: string, database = ':memory:'): Promise<Run> {
   });
 }
 
-/** The first ```js block after the "## Quick start" heading of the README. */
-function readmeQuickStart(): string {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const section = readme.split(/^## Quick start$/m)[1];
-  expect(section, 'README has a "## Quick start" section').toBeDefined();
+/** The first ```js block after the `heading` line of the markdown file `doc`. */
+function firstJsBlock(doc: string, heading: string): string {
+  const text = readFileSync(join(root, doc), 'utf8');
+  const section = text.split(new RegExp(`^${heading}$`, 'm'))[1];
+  expect(section, `${doc} has a "${heading}" section`).toBeDefined();
   const block = /^```js\n([\s\S]*?)^```$/m.exec(section!);
-  expect(block, 'the quick start has a ```js block').not.toBeNull();
+  expect(block, `${heading} has a \`\`\`js block`).not.toBeNull();
   return block![1]!;
 }
 
@@ -67,7 +68,7 @@ describe('examples', () => {
 
   it('the README quick start is examples/quick-start.mjs', () => {
     const file = readFileSync(join(root, 'examples/quick-start.mjs'), 'utf8');
-    expect(readmeQuickStart()).toBe(file);
+    expect(firstJsBlock('README.md', '## Quick start')).toBe(file);
   });
 
   it('quick-start.mjs runs an item to completion', async () => {
@@ -83,6 +84,26 @@ describe('examples', () => {
       "completed { thumbnail: 'cat.png@320w' }",
       'receipts valid: true (4 receipts)',
     ]);
+  });
+
+  it("the guide's Resources example is examples/resources.mjs, and it runs", async () => {
+    const file = readFileSync(join(root, 'examples/resources.mjs'), 'utf8');
+    expect(firstJsBlock('docs/guide.md', '## Resources')).toBe(file);
+    const run = await runExample('examples/resources.mjs');
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(
+      [
+        '9 items, 3 API calls',
+        '[',
+        "  { city: 'Lima', n: 3 },",
+        "  { city: 'Nairobi', n: 3 },",
+        "  { city: 'Oslo', n: 3 }",
+        ']',
+        'database open after close: false',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('work-items.mjs walks through every step and exits 0', async () => {
