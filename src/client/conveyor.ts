@@ -42,9 +42,19 @@ import {
   type SubscribeFilter,
 } from '../engine/validation.js';
 import type { ResourceRegistry } from '../resources/registry.js';
+import { everyRow, listPage, nextCursor } from '../store/paging.js';
 import { toItemState, toWorkItem, type ExecutorRecord } from '../store/records.js';
 import { rebuildItemStates } from '../engine/replay.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
+import type { WorkflowBuilder } from '../workflow/builder.js';
+import type { WorkflowDefinition } from '../workflow/definition-types.js';
+import {
+  WorkflowService,
+  type StartWorkflowOptions,
+  type WorkflowListFilter,
+} from '../workflow/workflow-service.js';
+import type { Workflow, WorkflowResult, WorkflowSummary } from '../workflow/workflow-view.js';
+import type { WorkflowStatus } from '../store/workflow-records.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const toExecutor = (e: ExecutorRecord): Executor => ({
@@ -58,12 +68,15 @@ export class Conveyor {
   private readonly workers = new Set<Worker>();
   private readonly subscriptions = new Set<Subscription>();
   private closing: Promise<void> | undefined;
+  private readonly workflows: WorkflowService;
 
   constructor(
     private readonly engine: Engine,
     readonly resources: ResourceRegistry,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.workflows = new WorkflowService(engine, resources);
+  }
 
   /** Which backend this Conveyor stores in. */
   get backend(): 'sqlite' | 'postgres' {
@@ -191,14 +204,8 @@ export class Conveyor {
   async listWorkItems(filter: ListFilter = {}): Promise<{ items: WorkItem[]; nextCursor: string | null }> {
     const f = parseInput(listSchema, filter);
     const { limit, cursor, ...where } = f;
-    const page = await this.engine.store.listItems(where, {
-      limit: limit ?? 100,
-      ...(cursor === undefined ? {} : { beforeSeq: Number(cursor) }),
-    });
-    return {
-      items: page.items.map(toWorkItem),
-      nextCursor: page.lastSeq === null ? null : String(page.lastSeq),
-    };
+    const page = await this.engine.store.listItems(where, listPage(limit ?? 100, cursor));
+    return { items: page.items.map(toWorkItem), nextCursor: nextCursor(page) };
   }
 
   async getCounts(
@@ -240,32 +247,66 @@ export class Conveyor {
    * rows: the check behind "the event log is the source of truth". Returns the ids whose
    * stored state differs from the replayed one (empty when the two agree).
    */
-  async checkEventLog(): Promise<{ items: number; mismatches: string[] }> {
+  async checkEventLog(): Promise<{ items: number; workflows: number; mismatches: string[] }> {
     const replayed = await rebuildItemStates(this.engine.store);
     const mismatches: string[] = [];
-    let beforeSeq: number | undefined;
     let seen = 0;
-    for (;;) {
-      const page = await this.engine.store.listItems(
-        {},
-        { limit: 1000, ...(beforeSeq === undefined ? {} : { beforeSeq }) },
-      );
-      for (const record of page.items) {
-        seen++;
-        const state = replayed.get(record.id);
-        if (!state || !isDeepStrictEqual(state, toItemState(record))) mismatches.push(record.id);
-        replayed.delete(record.id);
-      }
-      if (page.lastSeq === null) break;
-      beforeSeq = page.lastSeq;
+    for await (const record of everyRow((page) => this.engine.store.listItems({}, page))) {
+      seen++;
+      const state = replayed.get(record.id);
+      if (!state || !isDeepStrictEqual(state, toItemState(record))) mismatches.push(record.id);
+      replayed.delete(record.id);
     }
     mismatches.push(...replayed.keys());
-    return { items: seen, mismatches };
+    const wf = await this.workflows.checkLog();
+    return { items: seen, workflows: wf.workflows, mismatches: [...mismatches, ...wf.mismatches] };
   }
 
   /** Returns expired leases and past-deadline items now (workers also do this on a timer). */
   reapExpiredLeases(): Promise<number> {
     return this.engine.reapExpired();
+  }
+
+  // ---- workflows (CONTRACT §5) ----------------------------------------------------------
+
+  /** A fluent builder whose `build()` returns the definition (plain JSON). */
+  workflow(name: string): WorkflowBuilder {
+    return this.workflows.builder(name);
+  }
+
+  /** Starts a run of `definition` (JSON or a builder) with `input`; returns `{ id, status }`. */
+  startWorkflow(
+    definition: WorkflowDefinition | WorkflowBuilder,
+    input?: unknown,
+    options?: StartWorkflowOptions,
+  ): Promise<{ id: string; status: WorkflowStatus }> {
+    return this.workflows.start(definition, input, options);
+  }
+
+  getWorkflow(id: string): Promise<Workflow> {
+    return this.workflows.get(id);
+  }
+
+  /** A page of runs, newest first; pass `nextCursor` back as `cursor` for the next page. */
+  listWorkflows(
+    filter?: WorkflowListFilter,
+  ): Promise<{ workflows: WorkflowSummary[]; nextCursor: string | null }> {
+    return this.workflows.list(filter);
+  }
+
+  /** Resolves with `{ status, results, errors }` once the run finished. */
+  waitForWorkflow(id: string, options?: { timeoutMs?: number }): Promise<WorkflowResult> {
+    return this.workflows.wait(id, options);
+  }
+
+  /** Cancels every unfinished step (their handlers' signals abort) and skips the rest. */
+  cancelWorkflow(id: string, options?: { reason?: string }): Promise<Workflow> {
+    return this.workflows.cancel(id, options);
+  }
+
+  /** Persists an event for a run; steps waiting for `name` complete with `payload`. */
+  sendEvent(workflowId: string, name: string, payload?: unknown): Promise<{ eventId: string }> {
+    return this.workflows.sendEvent(workflowId, name, payload);
   }
 
   // ---- workers and events --------------------------------------------------------------

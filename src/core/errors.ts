@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   HTTP_STATUS: 'HTTP_STATUS',
   HTTP_TIMEOUT: 'HTTP_TIMEOUT',
   HTTP_FAILED: 'HTTP_FAILED',
+  CIRCUIT_OPEN: 'CIRCUIT_OPEN',
 } as const;
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 

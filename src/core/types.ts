@@ -59,6 +59,10 @@ export interface WorkItem {
   webhookUrl: string | null;
   workflowId: string | null;
   stepId: string | null;
+  /** A parallel map's child: the index of its element; else null. */
+  mapIndex: number | null;
+  /** Shared-state policies that apply when it is claimed and settled (workflow steps). */
+  policies: ItemPolicies | null;
   createdAt: string;
   assignedAt: string | null;
   startedAt: string | null;
@@ -70,6 +74,23 @@ export interface WorkItem {
    * Push executors pass it back with complete/fail so a stale report is refused.
    */
   leaseToken: number | null;
+}
+
+/**
+ * Policies whose state lives in the store, so they hold across every worker and process:
+ * a token bucket checked at claim time (an item over the limit is rescheduled, not held),
+ * a circuit breaker (an open one fails the item at once), and batching (a handler gets up
+ * to `size` items at once; a partial batch waits at most `flushMs` from its oldest item).
+ */
+export interface ItemPolicies {
+  /** `reserved`: it was rescheduled holding a token taken in advance (see engine/policies.ts). */
+  rateLimit?: { key: string; perSecond: number; burst: number; reserved?: boolean };
+  circuitBreaker?: { key: string; failureThreshold: number; resetTimeoutMs: number };
+  batch?: { size: number; flushMs: number };
+  /** A workflow step that failed and now runs as its step's fallback. */
+  fallback?: boolean;
+  /** A step with a `cache` policy: its resolved cache key (handler type + key). */
+  cacheKey?: string;
 }
 
 /** One link of an item's receipt chain (CONTRACT §3). */

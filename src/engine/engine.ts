@@ -15,7 +15,14 @@ import * as exec from './execution.js';
 import { claim, heartbeat, reap, release, type ClaimRequest, type HeldLease } from './leases.js';
 import { Notifier } from './notifier.js';
 import { completeItem, failItem } from './settle.js';
-import { newEffects, type EngineSettings, type TxContext } from './tx-context.js';
+import {
+  newEffects,
+  newStepChanges,
+  settleSteps,
+  type EngineSettings,
+  type StepHooks,
+  type TxContext,
+} from './tx-context.js';
 import { enqueueSchema, parseInput, type ParsedEnqueue } from './validation.js';
 
 export interface EngineOptions extends EngineSettings {
@@ -42,6 +49,8 @@ export class Engine {
   private closed = false;
   /** Claim queries this process made and items they returned (for metrics and tests). */
   readonly stats = { claims: 0, claimed: 0 };
+  /** The workflow layer, once attached (see `hooks.ts`). */
+  hooks: StepHooks | undefined;
   /** Store clock minus process clock, as last seen: 0 unless the database keeps time. */
   private clockOffsetMs = 0;
 
@@ -71,7 +80,16 @@ export class Engine {
         // The store may run this again (PostgreSQL after a deadlock): start clean each time.
         effects = newEffects();
         this.clockOffsetMs = now - this.settings.clock.now();
-        const value = await fn({ tx, now, effects, settings: this.settings });
+        const c: TxContext = {
+          tx,
+          now,
+          effects,
+          settings: this.settings,
+          hooks: this.hooks,
+          steps: newStepChanges(),
+        };
+        const value = await fn(c);
+        await settleSteps(c);
         if (effects.queued.size > 0) await tx.announceWork([...effects.queued.values()]);
         return value;
       });

@@ -7,7 +7,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../core/backoff.js';
 import { NotFoundError, TenantMismatchError, ValidationError } from '../core/errors.js';
-import { PRIORITY } from '../core/types.js';
+import { PRIORITY, type ItemPolicies } from '../core/types.js';
 import type { ItemRecord } from '../store/records.js';
 import { onItemFinished, orderByDependencies } from './dependencies.js';
 import { applyTransition } from './transition.js';
@@ -25,6 +25,16 @@ export interface PlannedItem {
   dependencies: string[];
   /** Where in the caller's list it came from, for error paths like `items[2]`. */
   index: number;
+  /** Set by the workflow orchestrator for the items it creates, never by callers. */
+  extras?: PlanExtras;
+}
+
+/** What only internal callers (the workflow orchestrator) set on a new item. */
+export interface PlanExtras {
+  policies?: ItemPolicies | null;
+  mapIndex?: number | null;
+  /** Start pending even without dependencies: the orchestrator queues it later. */
+  held?: boolean;
 }
 
 export function planItem(input: ParsedEnqueue, index: number, defaultTenant: string): PlannedItem {
@@ -80,7 +90,7 @@ export function buildRecord(p: PlannedItem, now: number): ItemRecord {
     queue: input.queue ?? DEFAULT_QUEUE,
     type: input.type,
     payload: input.payload === undefined ? {} : (input.payload as ItemRecord['payload']),
-    status: p.dependencies.length > 0 ? 'pending' : 'queued',
+    status: p.dependencies.length > 0 || p.extras?.held ? 'pending' : 'queued',
     priority,
     requiredCapabilities: [...new Set(input.constraints?.requiredCapabilities ?? [])].sort(),
     dependencies: p.dependencies,
@@ -93,6 +103,8 @@ export function buildRecord(p: PlannedItem, now: number): ItemRecord {
     webhookUrl: input.webhookUrl ?? null,
     workflowId: input.workflowId ?? null,
     stepId: input.stepId ?? null,
+    mapIndex: p.extras?.mapIndex ?? null,
+    policies: p.extras?.policies ?? null,
     progress: 0,
     progressMessage: null,
     attempts: 0,

@@ -8,8 +8,10 @@ import type { ClaimSpec } from '../store/store.js';
 import type { ItemRecord } from '../store/records.js';
 import { startPatch } from './execution.js';
 import { failItem } from './settle.js';
-import { applyTransition, errorOf } from './transition.js';
-import type { TxContext } from './tx-context.js';
+import { failUnrunnable } from './dependencies.js';
+import { admit } from './policies.js';
+import { applyStateChange, applyTransition, errorOf } from './transition.js';
+import { settleSteps, type TxContext } from './tx-context.js';
 
 export interface ClaimRequest extends Omit<ClaimSpec, 'now'> {
   executorId: string;
@@ -18,13 +20,31 @@ export interface ClaimRequest extends Omit<ClaimSpec, 'now'> {
 
 /** queued → running for up to `limit` items, one `started` receipt each (the one-step claim). */
 export async function claim(c: TxContext, req: ClaimRequest): Promise<ItemRecord[]> {
+  await settleSteps(c);
   const candidates = await c.tx.claimCandidates({ ...req, now: c.now });
   const claimed: ItemRecord[] = [];
   for (const item of candidates) {
+    // Policies shared by every worker: an open breaker fails it here, a rate limit
+    // reschedules it; neither reaches the worker.
+    const admission = await admit(c, item);
+    if (admission.kind === 'later') {
+      await applyStateChange(c, item, 'item.rate_limited', {
+        runAt: admission.runAt,
+        policies: admission.policies,
+      });
+      continue;
+    }
+    if (admission.kind === 'open') {
+      const message = `circuit breaker ${admission.key} is open until ${new Date(admission.retryAt).toISOString()}`;
+      await failUnrunnable(c, item, errorOf('CIRCUIT_OPEN', message), 'conveyor:circuit-breaker');
+      continue;
+    }
+    const start = startPatch(c, item, req.executorId, true, req.leaseMs);
     const { item: running } = await applyTransition(c, item, {
       to: 'running',
       receipt: 'started',
-      ...startPatch(c, item, req.executorId, true, req.leaseMs),
+      ...start,
+      patch: admission.policies ? { ...start.patch, policies: admission.policies } : start.patch,
     });
     claimed.push(running);
   }

@@ -43,17 +43,29 @@ export function replayItemEvents(
   return states;
 }
 
-/** Rebuilds every item's state from the whole log, reading it page by page. */
-export async function rebuildItemStates(
-  store: Pick<StoreReads, 'itemEvents'>,
+/** Reads a part of the log page by page, from the start, handing each page to `apply`. */
+export async function foldLog(
+  read: (afterSeq: number, limit: number) => EventRecord[] | Promise<EventRecord[]>,
+  apply: (page: EventRecord[]) => void,
   pageSize = 5000,
-): Promise<Map<string, ItemState>> {
-  const states = new Map<string, ItemState>();
+): Promise<void> {
   let after = 0;
   for (;;) {
-    const page = await store.itemEvents(after, pageSize);
-    replayItemEvents(page, states);
-    if (page.length < pageSize) return states;
+    const page = await read(after, pageSize);
+    apply(page);
+    if (page.length < pageSize) return;
     after = page.at(-1)!.seq;
   }
+}
+
+/** Rebuilds every item's state from the whole log. */
+export async function rebuildItemStates(
+  store: Pick<StoreReads, 'itemEvents'>,
+): Promise<Map<string, ItemState>> {
+  const states = new Map<string, ItemState>();
+  await foldLog(
+    (after, n) => store.itemEvents(after, n),
+    (page) => replayItemEvents(page, states),
+  );
+  return states;
 }

@@ -9,6 +9,7 @@ import type { ItemError } from '../core/errors.js';
 import type { JsonValue } from '../core/types.js';
 import type { ItemRecord } from '../store/records.js';
 import { onItemFinished } from './dependencies.js';
+import { recordOutcome } from './policies.js';
 import { applyTransition, type TransitionResult } from './transition.js';
 import type { TxContext } from './tx-context.js';
 
@@ -57,6 +58,7 @@ export async function completeItem(
       },
     );
   }
+  await recordOutcome(c, item, true);
   const result = await applyTransition(c, item, {
     to: 'completed',
     receipt: 'completed',
@@ -91,6 +93,8 @@ export interface FailOptions {
 export async function failItem(c: TxContext, item: ItemRecord, o: FailOptions): Promise<TransitionResult> {
   const attempts = item.attempts + (o.countAttempt ? 1 : 0);
   const common = { error: o.error, deadlineAt: null, attempts, ...o.extraPatch };
+  // A holder that vanished says nothing about the service behind the breaker.
+  if (o.receipt !== 'lease_expired') await recordOutcome(c, item, false);
   if (o.retryable && item.retries < item.maxRetries) {
     const retries = item.retries + 1;
     const asked = o.retryAfterMs;
@@ -104,6 +108,12 @@ export async function failItem(c: TxContext, item: ItemRecord, o: FailOptions): 
       patch: { ...common, retries, runAt: c.now + delay, executorId: null },
       lease: { leaseExpiresAt: null },
     });
+  }
+  if (c.hooks && item.workflowId !== null) {
+    // A workflow step with a fallback carries on as the fallback instead of failing.
+    const receipt = o.receipt === 'lease_expired' ? 'lease_expired' : 'retried';
+    const instead = await c.hooks.fallback(c, { ...item, attempts, ...o.extraPatch }, o.error, receipt);
+    if (instead) return instead;
   }
   const result = await applyTransition(c, item, {
     to: 'failed',

@@ -7,11 +7,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ItemError } from '../core/errors.js';
-import { assertTransition, type ItemStatus, type ReceiptStatus } from '../core/item-state.js';
+import { assertTransition, isTerminal, type ItemStatus, type ReceiptStatus } from '../core/item-state.js';
 import { sealReceipt } from '../core/receipts.js';
-import type { Receipt } from '../core/types.js';
 import type { ItemPatch, ItemRecord, LeasePatch } from '../store/records.js';
-import { noteQueued, type TxContext } from './tx-context.js';
+import { noteQueued, type TransitionResult, type TxContext } from './tx-context.js';
 
 export interface TransitionSpec {
   to: ItemStatus;
@@ -22,10 +21,7 @@ export interface TransitionSpec {
   actor?: string | null;
 }
 
-export interface TransitionResult {
-  item: ItemRecord;
-  receipt: Receipt;
-}
+export type { TransitionResult };
 
 const RECEIPTS_WITH_ERROR: ReadonlySet<ReceiptStatus> = new Set([
   'failed',
@@ -68,9 +64,13 @@ export async function applyTransition(
   await c.tx.updateItem(item.id, patch, spec.lease);
   await c.tx.insertReceipt(receipt);
   await appendItemEvent(c, item, `item.${spec.receipt}`, { from: item.status, to: spec.to, patch });
-  if (spec.to === 'queued') noteQueued(c, merged);
   merged.receiptSeq = receipt.seq;
   merged.receiptHash = receipt.receiptHash;
+  if (spec.to === 'queued') noteQueued(c, merged);
+  if (merged.workflowId !== null && c.hooks) {
+    if (spec.to === 'queued') c.steps.queued.push(merged);
+    else if (isTerminal(spec.to)) c.steps.finished.push(merged);
+  }
   return { item: merged, receipt };
 }
 
@@ -94,7 +94,10 @@ async function insertNew(c: TxContext, record: ItemRecord): Promise<TransitionRe
   await c.tx.insertReceipt(receipt);
   const { leaseToken: _t, leaseExpiresAt: _e, ...state } = item;
   await appendItemEvent(c, item, 'item.enqueued', { to: item.status, item: state });
-  if (item.status === 'queued') noteQueued(c, item);
+  if (item.status === 'queued') {
+    noteQueued(c, item);
+    if (item.workflowId !== null && c.hooks) c.steps.queued.push(item);
+  }
   return { item, receipt };
 }
 

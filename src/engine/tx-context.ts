@@ -1,10 +1,13 @@
 /**
  * @module tx-context
  * What engine code gets inside one write transaction: the store handle, one "now" for
- * every timestamp it writes, and the effects to announce in-process once it commits.
+ * every timestamp it writes, the effects to announce in-process once it commits, and the
+ * workflow layer's hooks into it.
  */
 import type { Clock } from '../core/clock.js';
-import type { ItemRecord } from '../store/records.js';
+import type { ItemError } from '../core/errors.js';
+import type { Receipt } from '../core/types.js';
+import type { ItemPatch, ItemRecord } from '../store/records.js';
 import type { WorkKind, WriteTx } from '../store/store.js';
 
 export interface Effects {
@@ -25,6 +28,47 @@ export interface Revocation {
   message: string;
 }
 
+export interface TransitionResult {
+  item: ItemRecord;
+  receipt: Receipt;
+}
+
+/**
+ * How the workflow layer takes part in the engine's transactions without the engine
+ * knowing about workflows (dependencies point one way: engine ← workflow). The engine
+ * calls these for items that belong to a workflow, inside the same transaction, so a step
+ * and everything it sets off commit together or not at all.
+ */
+export interface StepHooks {
+  /**
+   * A workflow step's dependencies all completed: what its `queued` transition should also
+   * set (its input with templates resolved). An error fails the step instead.
+   */
+  ready(c: TxContext, item: ItemRecord): Promise<{ patch: ItemPatch } | { error: ItemError }>;
+  /**
+   * Steps that became queued or reached a final state in this transaction, called before
+   * it commits (and again if that settled more steps) for the workflow's own bookkeeping:
+   * counters, map children, waits, the failure policy, the workflow's end.
+   */
+  settle(c: TxContext, changes: StepChanges): Promise<void>;
+  /**
+   * A step (running, or assigned when its lease expired) is about to fail for good: when it
+   * has a fallback it carries on as that instead, back in the queue under `receipt`, and
+   * the hook returns that transition; otherwise null.
+   */
+  fallback(
+    c: TxContext,
+    item: ItemRecord,
+    error: ItemError,
+    receipt: 'retried' | 'lease_expired',
+  ): Promise<TransitionResult | null>;
+}
+
+export interface StepChanges {
+  queued: ItemRecord[];
+  finished: ItemRecord[];
+}
+
 export interface EngineSettings {
   clock: Clock;
   leaseMs: number;
@@ -37,9 +81,15 @@ export interface TxContext {
   now: number;
   effects: Effects;
   settings: EngineSettings;
+  /** The workflow layer's part in this transaction, when one is attached. */
+  hooks: StepHooks | undefined;
+  /** Workflow steps this transaction queued or finished, for `hooks.settle` before commit. */
+  steps: StepChanges;
 }
 
 export const newEffects = (): Effects => ({ appended: false, work: false, queued: new Map(), revoked: [] });
+
+export const newStepChanges = (): StepChanges => ({ queued: [], finished: [] });
 
 /** Notes that `item` became queued in this transaction. */
 export function noteQueued(c: TxContext, item: ItemRecord): void {
@@ -54,4 +104,20 @@ export function noteQueued(c: TxContext, item: ItemRecord): void {
       capabilities: item.requiredCapabilities,
       count: 1,
     });
+}
+
+/**
+ * Lets the workflow layer settle the steps this transaction moved so far; what that moves
+ * in turn is settled too, until nothing is left. Runs before the transaction commits, and
+ * before a claim in the same transaction, so a step the engine runs itself (a map step, a
+ * wait) is never claimable in between.
+ */
+export async function settleSteps(c: TxContext): Promise<void> {
+  if (!c.hooks) return;
+  for (let round = 0; c.steps.queued.length > 0 || c.steps.finished.length > 0; round++) {
+    if (round > 100_000) throw new Error('workflow bookkeeping did not settle');
+    const changes = c.steps;
+    c.steps = newStepChanges();
+    await c.hooks.settle(c, changes);
+  }
 }

@@ -18,6 +18,8 @@ export abstract class DelegatedReads implements StoreReads {
   pendingDependents: StoreReads['pendingDependents'] = (...a) => this.reads.pendingDependents(...a);
   unfinishedDependencies: StoreReads['unfinishedDependencies'] = (...a) =>
     this.reads.unfinishedDependencies(...a);
+  unfinishedDependencyCounts: StoreReads['unfinishedDependencyCounts'] = (...a) =>
+    this.reads.unfinishedDependencyCounts(...a);
   activeCountForExecutor: StoreReads['activeCountForExecutor'] = (...a) =>
     this.reads.activeCountForExecutor(...a);
   nextRunAt: StoreReads['nextRunAt'] = (...a) => this.reads.nextRunAt(...a);
@@ -28,4 +30,13 @@ export abstract class DelegatedReads implements StoreReads {
   getExecutor: StoreReads['getExecutor'] = (...a) => this.reads.getExecutor(...a);
   listExecutors: StoreReads['listExecutors'] = (...a) => this.reads.listExecutors(...a);
   logs: StoreReads['logs'] = (...a) => this.reads.logs(...a);
+  getWorkflow: StoreReads['getWorkflow'] = (...a) => this.reads.getWorkflow(...a);
+  workflowSpec: StoreReads['workflowSpec'] = (...a) => this.reads.workflowSpec(...a);
+  findWorkflowByIdempotencyKey: StoreReads['findWorkflowByIdempotencyKey'] = (...a) =>
+    this.reads.findWorkflowByIdempotencyKey(...a);
+  listWorkflows: StoreReads['listWorkflows'] = (...a) => this.reads.listWorkflows(...a);
+  workflowSteps: StoreReads['workflowSteps'] = (...a) => this.reads.workflowSteps(...a);
+  mapChildren: StoreReads['mapChildren'] = (...a) => this.reads.mapChildren(...a);
+  firstSignal: StoreReads['firstSignal'] = (...a) => this.reads.firstSignal(...a);
+  workflowEvents: StoreReads['workflowEvents'] = (...a) => this.reads.workflowEvents(...a);
 }

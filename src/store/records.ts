@@ -7,7 +7,7 @@
 import type { BackoffPolicy } from '../core/backoff.js';
 import type { ItemError } from '../core/errors.js';
 import type { ItemStatus } from '../core/item-state.js';
-import type { JsonValue, WorkItem } from '../core/types.js';
+import type { ItemPolicies, JsonValue, WorkItem } from '../core/types.js';
 
 export interface ItemRecord {
   id: string;
@@ -28,6 +28,8 @@ export interface ItemRecord {
   webhookUrl: string | null;
   workflowId: string | null;
   stepId: string | null;
+  mapIndex: number | null;
+  policies: ItemPolicies | null;
   progress: number;
   progressMessage: string | null;
   attempts: number;
@@ -61,6 +63,9 @@ export type ItemPatch = Partial<
   Pick<
     ItemRecord,
     | 'status'
+    | 'type'
+    | 'payload'
+    | 'policies'
     | 'usage'
     | 'progress'
     | 'progressMessage'
@@ -116,6 +121,8 @@ export function toWorkItem(r: ItemRecord): WorkItem {
     webhookUrl: r.webhookUrl,
     workflowId: r.workflowId,
     stepId: r.stepId,
+    mapIndex: r.mapIndex,
+    policies: r.policies,
     createdAt: iso(r.createdAt),
     assignedAt: isoOrNull(r.assignedAt),
     startedAt: isoOrNull(r.startedAt),

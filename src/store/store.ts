@@ -17,6 +17,19 @@ import type {
   LogRecord,
   NewEvent,
 } from './records.js';
+import type { ListPage, Page } from './paging.js';
+
+export type { ListPage, Page };
+import type {
+  BreakerRecord,
+  CacheEntry,
+  RateBucket,
+  SignalRecord,
+  WorkflowFilter,
+  WorkflowPatch,
+  WorkflowRecord,
+  WorkflowSpec,
+} from './workflow-records.js';
 
 export type Awaitable<T> = T | Promise<T>;
 
@@ -27,12 +40,6 @@ export interface ItemFilter {
   queue?: string | undefined;
   workflowId?: string | undefined;
   executorId?: string | undefined;
-}
-
-export interface ListPage {
-  /** Return items with `seq` below this (newest first), from a previous page's cursor. */
-  beforeSeq?: number;
-  limit: number;
 }
 
 /** What a pull worker may take: the types it has handlers for and the capabilities it has. */
@@ -61,7 +68,7 @@ export interface ItemReads {
   getItems(ids: readonly string[]): Awaitable<ItemRecord[]>;
   findByIdempotencyKey(tenant: string, key: string): Awaitable<ItemRecord | undefined>;
   /** Newest first, with the seq of the last row for the next page. */
-  listItems(filter: ItemFilter, page: ListPage): Awaitable<{ items: ItemRecord[]; lastSeq: number | null }>;
+  listItems(filter: ItemFilter, page: ListPage): Awaitable<Page<ItemRecord>>;
   countByStatus(filter: ItemFilter): Awaitable<Partial<Record<ItemStatus, number>>>;
   /** Queued items in claim order: priority high→low, then runAt, then enqueue order. */
   queuedItems(filter: ItemFilter, limit: number): Awaitable<ItemRecord[]>;
@@ -69,6 +76,8 @@ export interface ItemReads {
   pendingDependents(id: string): Awaitable<string[]>;
   /** How many of the item's dependencies have not completed. */
   unfinishedDependencies(id: string): Awaitable<number>;
+  /** The same for many items at once: id → count, leaving out those with none left. */
+  unfinishedDependencyCounts(ids: readonly string[]): Awaitable<Map<string, number>>;
   /** Items holding an executor's lease (assigned or running). */
   activeCountForExecutor(executorId: string): Awaitable<number>;
   /** The earliest runAt among queued items a claim with `spec` could take later; null if none. */
@@ -97,7 +106,46 @@ export interface LogReads {
   logs(itemId: string, limit: number): Awaitable<LogRecord[]>;
 }
 
-export interface StoreReads extends ItemReads, ReceiptReads, EventReads, ExecutorReads, LogReads {}
+/** Reads about workflows. Inside a write transaction `getWorkflow` locks the row (PostgreSQL). */
+export interface WorkflowReads {
+  getWorkflow(id: string): Awaitable<WorkflowRecord | undefined>;
+  /** The definition and input a workflow was started with (they never change). */
+  workflowSpec(id: string): Awaitable<WorkflowSpec | undefined>;
+  findWorkflowByIdempotencyKey(tenant: string, key: string): Awaitable<WorkflowRecord | undefined>;
+  /** Newest first, with the seq of the last row for the next page. */
+  listWorkflows(filter: WorkflowFilter, page: ListPage): Awaitable<Page<WorkflowRecord>>;
+  /** The items of a workflow's steps (not map children), in creation order. */
+  workflowSteps(workflowId: string): Awaitable<ItemRecord[]>;
+  /** The children of a map step, in index order. */
+  mapChildren(workflowId: string, stepId: string): Awaitable<ItemRecord[]>;
+  /** The first event of this name sent to the workflow, if any. */
+  firstSignal(workflowId: string, name: string): Awaitable<SignalRecord | undefined>;
+  /** Workflow events (not item events) for replay, in seq order, from afterSeq. */
+  workflowEvents(afterSeq: number, limit: number): Awaitable<EventRecord[]>;
+}
+
+export interface StoreReads
+  extends ItemReads, ReceiptReads, EventReads, ExecutorReads, LogReads, WorkflowReads {}
+
+/** Workflow rows and the shared state of policies; only inside `Store.write`. */
+export interface WorkflowWrites {
+  insertWorkflow(workflow: WorkflowRecord, spec: WorkflowSpec): Awaitable<void>;
+  updateWorkflow(id: string, patch: WorkflowPatch): Awaitable<void>;
+  insertSignal(signal: Omit<SignalRecord, 'seq'>): Awaitable<void>;
+  /**
+   * The bucket of a rateLimit key, created as `initial` when there is none, and locked for
+   * this transaction (PostgreSQL): two processes meeting a new key cannot both start from
+   * a full bucket.
+   */
+  lockRateBucket(initial: RateBucket): Awaitable<RateBucket>;
+  putRateBucket(bucket: RateBucket): Awaitable<void>;
+  /** The breaker of a circuitBreaker key, created as `initial` when there is none, and locked. */
+  lockBreaker(initial: BreakerRecord): Awaitable<BreakerRecord>;
+  putBreaker(breaker: BreakerRecord): Awaitable<void>;
+  /** A cached output that has not expired at `now`. */
+  getCached(key: string, now: number): Awaitable<CacheEntry | undefined>;
+  putCached(entry: CacheEntry): Awaitable<void>;
+}
 
 /** Writes; only available inside `Store.write`. */
 export interface StoreWrites {
@@ -174,7 +222,7 @@ export interface Wakeups {
   onWake(waiterId: string, fn: () => void): () => void;
 }
 
-export type WriteTx = StoreReads & StoreWrites;
+export type WriteTx = StoreReads & StoreWrites & WorkflowWrites;
 
 export interface Store extends StoreReads {
   readonly kind: 'sqlite' | 'postgres';

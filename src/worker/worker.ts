@@ -20,14 +20,13 @@ import type { Revocation } from '../engine/tx-context.js';
 import type { Resources } from '../resources/registry.js';
 import type { ItemRecord } from '../store/records.js';
 import { createHandlerContext, settlementForError, settlementForOutput } from './handler-context.js';
+import { BatchCollector, type BatchHandler, type BatchRun } from './batch-collector.js';
 import { SettleBatcher } from './settle-batcher.js';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options.js';
 
 export type { WorkerOptions };
 
-interface Run {
-  record: ItemRecord;
-  controller: AbortController;
+interface Run extends BatchRun {
   timer: NodeJS.Timeout | undefined;
   /** Set once the outcome is decided (result, timeout, cancel, lost lease, shutdown). */
   done: boolean;
@@ -38,6 +37,8 @@ export class Worker {
   private readonly o: ResolvedWorkerOptions;
   private readonly active = new Map<string, Run>();
   private readonly batcher: SettleBatcher;
+  /** Items of `batch` steps waiting for their batch to fill (see batch-collector.ts). */
+  private readonly batches: BatchCollector;
   private state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
   private claiming: Promise<void> | null = null;
   private fillAgain = false;
@@ -64,6 +65,12 @@ export class Worker {
   ) {
     this.o = resolveWorkerOptions(options, engine.settings.leaseMs);
     this.id = this.o.id;
+    this.batches = new BatchCollector(
+      (type) => this.o.handlers[type] as unknown as BatchHandler,
+      (run, s) => void this.report(run as Run, s),
+      settlementForOutput,
+      settlementForError,
+    );
     this.batcher = new SettleBatcher(engine, this.id, logger, {
       reserve: (settling) => {
         const free = this.o.concurrency - this.active.size - this.reserved + settling;
@@ -152,6 +159,8 @@ export class Worker {
     if (this.waiting) await this.withdraw();
     if (this.dueTimer) clearTimeout(this.dueTimer);
     await this.claiming;
+    // Partial batches run now instead of waiting out flushMs during the drain.
+    this.batches.flushAll();
     if (this.active.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
@@ -312,14 +321,19 @@ export class Worker {
   }
 
   private execute(record: ItemRecord): void {
-    const run: Run = { record, controller: new AbortController(), timer: undefined, done: false };
+    const controller = new AbortController();
+    const ctx = createHandlerContext(this.engine, record, this.id, controller.signal, this.resources);
+    const run: Run = { record, controller, ctx, timer: undefined, done: false };
     this.active.set(record.id, run);
     if (record.deadlineAt !== null) {
       const ms = record.deadlineAt - this.engine.now();
       run.timer = setTimeout(() => this.onTimeout(run), Math.max(0, ms));
     }
+    if (record.policies?.batch) {
+      this.batches.add(run);
+      return;
+    }
     const handler = this.o.handlers[record.type]!;
-    const ctx = createHandlerContext(this.engine, record, this.id, run.controller.signal, this.resources);
     // Handlers may be sync or async, and may throw before returning a promise.
     void Promise.resolve()
       .then(() => handler(record.payload, ctx))

@@ -225,7 +225,6 @@ describe('step kinds that do not combine', () => {
   const waitForEvent = { name: 'approved' };
   const cases: [string, Record<string, unknown>, string][] = [
     ['map + waitForEvent', { map, waitForEvent }, 'waitForEvent'],
-    ['map + batch', { map, batch: { size: 2, flushMs: 10 } }, 'batch'],
     ['waitForEvent + cache', { waitForEvent, cache: { key: 'k', ttlMs: 1 } }, 'cache'],
     ['waitForEvent + batch', { waitForEvent, batch: { size: 2, flushMs: 10 } }, 'batch'],
     ['waitForEvent + rateLimit', { waitForEvent, rateLimit: { key: 'k', perSecond: 1 } }, 'rateLimit'],

@@ -107,7 +107,6 @@ const WHY: Partial<Record<StepKey, string>> = {
 /** [kind, field it excludes]: the error goes on the second, the field that does not fit. */
 const EXCLUSIVE: readonly (readonly [StepKey, StepKey])[] = [
   ['map', 'waitForEvent'],
-  ['map', 'batch'],
   ...(['cache', 'batch', 'rateLimit', 'circuitBreaker', 'fallback', 'retry'] as const).map(
     (f) => ['waitForEvent', f] as const,
   ),

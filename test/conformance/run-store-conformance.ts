@@ -11,6 +11,7 @@ import { receiptsTamperSuite } from './receipts-tamper.js';
 import { replaySuite } from './replay.js';
 import { subscribeSuite } from './subscribe.js';
 import { workerSuite } from './worker.js';
+import { workflowsSuite } from './workflows.js';
 
 export const CONFORMANCE_SUITES = {
   primitives: primitivesSuite,
@@ -19,6 +20,7 @@ export const CONFORMANCE_SUITES = {
   receipts: receiptsTamperSuite,
   subscribe: subscribeSuite,
   worker: workerSuite,
+  workflows: workflowsSuite,
 } as const;
 
 export function runStoreConformance(

@@ -17,6 +17,7 @@
  * - `slow`:  `start ...`, then waits (timers, so heartbeats keep running) until the file
  *            `payload.goFile` exists, then `finish ... aborted=<signal.aborted>`, returns
  *            `{ by: executorId }`.
+ * - `call`:  `exec ...`, returns its payload; `down`: `exec ...`, then fails (not retried).
  * - `stall`: like `slow`, but blocks the event loop while it waits (a stuck process: no
  *            heartbeat, no timer runs until it returns).
  *
@@ -33,7 +34,7 @@ if (config.skewMs) {
   const realNow = Date.now.bind(Date);
   Date.now = () => realNow() + config.skewMs;
 }
-const { createConveyor } = await import('../../dist/index.js');
+const { createConveyor, NonRetryableError } = await import('../../dist/index.js');
 const { db, id, log } = config;
 if (!db || !id || !log) {
   process.stderr.write('usage: worker-process.mjs \'{"db":…,"id":…,"log":…}\'\n');
@@ -78,6 +79,15 @@ const handlers = {
     while (!existsSync(payload.goFile) && !stopping) await sleep(10);
     line(`finish ${describe(ctx)} aborted=${ctx.signal.aborted}`);
     return { by: ctx.executorId };
+  },
+  // Workflow steps: `call` logs an execution and returns its payload, `down` always fails.
+  call: (payload, ctx) => {
+    line(`exec ${describe(ctx)}`);
+    return payload;
+  },
+  down: (_payload, ctx) => {
+    line(`exec ${describe(ctx)}`);
+    throw new NonRetryableError('service down');
   },
   stall: (payload, ctx) => {
     line(`start ${describe(ctx)}`);

@@ -106,6 +106,34 @@ describe('examples', () => {
     );
   });
 
+  it('the workflows guide example is examples/workflow-quick-start.mjs, and it runs', async () => {
+    const file = readFileSync(join(root, 'examples/workflow-quick-start.mjs'), 'utf8');
+    expect(firstJsBlock('docs/workflows.md', '## A first workflow')).toBe(file);
+    const run = await runExample('examples/workflow-quick-start.mjs');
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(
+      "completed {\n  build: { artifact: 'app-1.4.2.tgz' },\n  test: { artifact: 'app-1.4.2.tgz', passed: true }\n}\n",
+    );
+  });
+
+  it('the three workflow pipelines run to completion', async () => {
+    const expected: Record<string, string> = {
+      'examples/data-enrichment.mjs':
+        'completed {"users":30,"byCountry":{"FR":10,"DE":10,"JP":10},"meanScore":50.2}\n',
+      'examples/deploy-pipeline.mjs':
+        'completed https://staging.example.test/app-1.4.2.tgz\norder: build → test:integration + test:unit → deploy:staging\n',
+      'examples/resilient-pipeline.mjs':
+        'completed {"orders":6,"totalEur":193.2,"priceSource":"cache"}\nload_orders attempts: 3; prices fallback: true\n',
+    };
+    for (const [file, stdout] of Object.entries(expected)) {
+      const run = await runExample(file);
+      expect(run.stderr, file).toBe('');
+      expect(run.code, file).toBe(0);
+      expect(run.stdout, file).toBe(stdout);
+    }
+  });
+
   it('work-items.mjs walks through every step and exits 0', async () => {
     const run = await runExample('examples/work-items.mjs');
     expect(run.stderr).toBe('');

@@ -1,3 +1,12 @@
+CREATE TABLE circuit_breakers (
+  key            TEXT    PRIMARY KEY,
+  state          TEXT    NOT NULL,                 -- closed | open | half_open
+  failures       INTEGER NOT NULL,                 -- consecutive failures
+  opened_at      INTEGER,
+  trial_item_id  TEXT,                             -- half_open: the one item let through
+  updated_at     INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
 CREATE TABLE events (
   seq          INTEGER PRIMARY KEY AUTOINCREMENT,
   type         TEXT    NOT NULL,
@@ -68,7 +77,13 @@ CREATE TABLE items (
   receipt_hash      TEXT,
   lease_token       INTEGER NOT NULL,
   lease_expires_at  INTEGER
-) STRICT;
+, policies TEXT, map_index INTEGER) STRICT;
+
+CREATE TABLE rate_limits (
+  key         TEXT    PRIMARY KEY,
+  tokens      REAL    NOT NULL,
+  updated_at  INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE receipts (
   item_id        TEXT    NOT NULL,
@@ -89,6 +104,38 @@ CREATE TABLE receipts (
 CREATE TABLE schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT;
 
+CREATE TABLE step_cache (
+  key         TEXT    PRIMARY KEY,
+  output      TEXT    NOT NULL,                    -- JSON
+  expires_at  INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE workflow_signals (
+  seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+  id           TEXT    NOT NULL UNIQUE,
+  workflow_id  TEXT    NOT NULL,
+  name         TEXT    NOT NULL,
+  payload      TEXT    NOT NULL,                   -- JSON
+  received_at  INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE workflows (
+  seq              INTEGER PRIMARY KEY,            -- creation order (list cursor)
+  id               TEXT    NOT NULL UNIQUE,
+  tenant           TEXT    NOT NULL,
+  name             TEXT    NOT NULL,
+  status           TEXT    NOT NULL,               -- draft | running | completed | failed | cancelled
+  definition       TEXT    NOT NULL,               -- JSON WorkflowDefinition
+  input            TEXT    NOT NULL,               -- JSON
+  counters         TEXT    NOT NULL,               -- JSON: steps total/finished/failed, map progress
+  error            TEXT,                           -- JSON {code, message} once failed or cancelled
+  webhook_url      TEXT,
+  idempotency_key  TEXT,
+  created_at       INTEGER NOT NULL,
+  started_at       INTEGER,
+  finished_at      INTEGER
+) STRICT;
+
 CREATE INDEX events_item ON events (item_id, seq) WHERE item_id IS NOT NULL;
 
 CREATE INDEX events_workflow ON events (workflow_id, seq) WHERE workflow_id IS NOT NULL;
@@ -101,8 +148,18 @@ CREATE INDEX items_claim ON items (priority DESC, run_at, seq) WHERE status = 'q
 
 CREATE UNIQUE INDEX items_idempotency ON items (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL;
 
+CREATE INDEX items_map ON items (workflow_id, step_id, map_index) WHERE map_index IS NOT NULL;
+
 CREATE INDEX items_status ON items (status, seq);
 
 CREATE INDEX items_tenant ON items (tenant, seq);
 
 CREATE INDEX items_workflow ON items (workflow_id, seq) WHERE workflow_id IS NOT NULL;
+
+CREATE INDEX workflow_signals_name ON workflow_signals (workflow_id, name, seq);
+
+CREATE UNIQUE INDEX workflows_idempotency ON workflows (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL;
+
+CREATE INDEX workflows_status ON workflows (status, seq);
+
+CREATE INDEX workflows_tenant ON workflows (tenant, seq);

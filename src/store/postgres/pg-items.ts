@@ -8,6 +8,7 @@
 import type { ItemStatus } from '../../core/item-state.js';
 import { toItemRecord, type ItemRow } from '../rows/item-rows.js';
 import type { ClaimSpec, ItemFilter, ItemReads, StoreWrites } from '../store.js';
+import { pageOf } from '../paging.js';
 import type { Query } from './pg-sql.js';
 
 /** `WHERE` clauses for list/count filters, with positional parameters from `values`. */
@@ -80,11 +81,7 @@ export function createPgItemReads(query: Query, locking: boolean): ItemReads {
           ORDER BY seq DESC LIMIT $${values.length}`,
         values,
       );
-      const last = found.at(-1);
-      return {
-        items: found.map(toItemRecord),
-        lastSeq: found.length === page.limit && last ? last.seq : null,
-      };
+      return pageOf(found, page.limit, toItemRecord);
     },
     async countByStatus(filter) {
       const values: unknown[] = [];
@@ -121,6 +118,15 @@ export function createPgItemReads(query: Query, locking: boolean): ItemReads {
         [id],
       );
       return row?.n ?? 0;
+    },
+    async unfinishedDependencyCounts(ids) {
+      if (ids.length === 0) return new Map<string, number>();
+      const rows = await query<{ item_id: string; n: number }>(
+        `SELECT d.item_id, count(*) AS n FROM item_deps d JOIN items p ON p.id = d.depends_on_id
+          WHERE d.item_id = ANY($1::text[]) AND p.status <> 'completed' GROUP BY d.item_id`,
+        [[...ids]],
+      );
+      return new Map(rows.map((r) => [r.item_id, r.n]));
     },
     async activeCountForExecutor(executorId) {
       const [row] = await query<{ n: number }>(

@@ -18,6 +18,7 @@ import { PgClock } from './pg-clock.js';
 import { PgListener } from './pg-listener.js';
 import { migratePg } from './pg-migrate.js';
 import { createPgReads } from './pg-records.js';
+import { createPgWorkflowReads } from './pg-workflows.js';
 import { PgTx } from './pg-tx.js';
 import {
   isConnectionError,
@@ -72,7 +73,11 @@ export class PgStore extends DelegatedReads implements Store {
     // replaces it on the next checkout.
     this.pool.on('error', (e) => this.logger.warn(`conveyor: idle database connection lost: ${e.message}`));
     const query = queryOn(this.pool);
-    this.reads = { ...createPgItemReads(query, false), ...createPgReads(query) };
+    this.reads = {
+      ...createPgItemReads(query, false),
+      ...createPgReads(query),
+      ...createPgWorkflowReads(query, false),
+    };
     this.listener = new PgListener(config, this.logger);
     this.clock = new PgClock(this.pool);
     this.wakeups = this.createWakeups(query);

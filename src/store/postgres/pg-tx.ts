@@ -24,6 +24,7 @@ import { executorParams } from '../rows/log-rows.js';
 import type { StoreWrites, WorkKind, WriteTx } from '../store.js';
 import { createPgItemReads, createPgLockingReads } from './pg-items.js';
 import { createPgReads } from './pg-records.js';
+import { PgWorkflowTx } from './pg-workflow-tx.js';
 import { inlineSql, queryOn, sqlState, type Query } from './pg-sql.js';
 import {
   appendEventsSql,
@@ -68,12 +69,15 @@ export class PgTx {
   /** Pending dependents of locked items, read when they were locked. */
   private readonly dependents = new Map<string, string[]>();
 
+  private readonly workflows: PgWorkflowTx;
+
   constructor(
     private readonly client: pg.PoolClient,
     private readonly now: number,
     private readonly eventLockKey: string,
   ) {
     this.query = queryOn(client);
+    this.workflows = new PgWorkflowTx(this.read, (sql) => void this.statements.push(sql));
   }
 
   /** The transaction as the engine sees it. */
@@ -83,6 +87,7 @@ export class PgTx {
     const locking = createPgLockingReads(read);
     return {
       ...reads,
+      ...this.workflows.view(),
       getItem: async (id) => {
         const held = this.locked.get(id);
         if (held) return held;
@@ -109,10 +114,13 @@ export class PgTx {
       claimCandidates: async (spec) => {
         // The claim must walk items_claim in order and stop after `limit` rows, whatever the
         // depth. A planner without fresh statistics (a new or fast-changing table) would
-        // rather fetch every queued row and sort: O(depth) per claim. These two settings
-        // last until commit, and nothing after the claim in our transactions needs them.
+        // rather fetch every queued row and sort: O(depth) per claim. The settings are for
+        // the claim alone: the next text turns them back on before anything else runs (with
+        // them off, other statements can get plans hundreds of times slower).
         this.statements.push('SET LOCAL enable_bitmapscan = off', 'SET LOCAL enable_sort = off');
-        return this.hold(await locking.claimCandidates(spec));
+        const found = await locking.claimCandidates(spec);
+        this.statements.push('SET LOCAL enable_bitmapscan = on', 'SET LOCAL enable_sort = on');
+        return this.hold(found);
       },
       expiredItems: async (now, limit) => this.hold(await locking.expiredItems(now, limit)),
       renewLeases: async (executorId, leases, expiresAt) => {
@@ -214,7 +222,7 @@ export class PgTx {
    * the log lock, last, so that lock is held only until COMMIT.
    */
   private takeHeld(withEvents: boolean): string[] {
-    const out = [...this.statements];
+    const out = [...this.statements, ...this.workflows.takeHeld()];
     for (const [id, columns] of this.partial) out.push(updateColumnsSql(id, columns));
     const stateOf = (id: string) => this.locked.get(id)!;
     if (this.inserted.size > 0) out.push(...insertItemsSql([...this.inserted].map(stateOf)));

@@ -16,6 +16,9 @@ const ITEM_COLUMNS = Object.keys(toInsertParams({} as ItemRecord)) as (keyof Omi
 /** The columns a transition may set, with their SQL types for the casts out of a VALUES list. */
 const UPDATE_COLUMNS = [
   ['status', 'text'],
+  ['type', 'text'],
+  ['payload', 'text'],
+  ['policies', 'text'],
   ['usage', 'text'],
   ['progress', 'float8'],
   ['progress_message', 'text'],

@@ -5,7 +5,7 @@
 import type { BackoffPolicy } from '../../core/backoff.js';
 import type { ItemError } from '../../core/errors.js';
 import type { ItemStatus } from '../../core/item-state.js';
-import type { JsonValue } from '../../core/types.js';
+import type { ItemPolicies, JsonValue } from '../../core/types.js';
 import type { ItemPatch, ItemRecord } from '../records.js';
 
 export interface ItemRow {
@@ -28,6 +28,8 @@ export interface ItemRow {
   webhook_url: string | null;
   workflow_id: string | null;
   step_id: string | null;
+  map_index: number | null;
+  policies: string | null;
   progress: number;
   progress_message: string | null;
   attempts: number;
@@ -89,6 +91,8 @@ export function toItemRecord(r: ItemRow): ItemRecord {
     webhookUrl: r.webhook_url,
     workflowId: r.workflow_id,
     stepId: r.step_id,
+    mapIndex: r.map_index,
+    policies: parseOrNull<ItemPolicies>(r.policies),
     progress: r.progress,
     progressMessage: r.progress_message,
     attempts: r.attempts,
@@ -130,6 +134,8 @@ export function toInsertParams(r: ItemRecord): Omit<ItemRow, 'seq'> {
     webhook_url: r.webhookUrl,
     workflow_id: r.workflowId,
     step_id: r.stepId,
+    map_index: r.mapIndex,
+    policies: jsonOrNull(r.policies),
     progress: r.progress,
     progress_message: r.progressMessage,
     attempts: r.attempts,
@@ -153,6 +159,9 @@ export function toInsertParams(r: ItemRecord): Omit<ItemRow, 'seq'> {
 /** Patch field → column, and how its value is stored. */
 export const PATCH_COLUMNS: Record<keyof ItemPatch, { column: string; encode: (v: unknown) => unknown }> = {
   status: { column: 'status', encode: (v) => v },
+  type: { column: 'type', encode: (v) => v },
+  payload: { column: 'payload', encode: json },
+  policies: { column: 'policies', encode: jsonOrNull },
   usage: { column: 'usage', encode: json },
   progress: { column: 'progress', encode: (v) => v },
   progressMessage: { column: 'progress_message', encode: (v) => v },

@@ -8,6 +8,7 @@ import { ConflictError } from '../../core/errors.js';
 import type { ItemStatus } from '../../core/item-state.js';
 import type { ClaimSpec, ItemFilter, ItemReads, ListPage, StoreWrites } from '../store.js';
 import type { ItemPatch, ItemRecord, LeasePatch } from '../records.js';
+import { pageOf } from '../paging.js';
 import { createStatementCache } from './statement-cache.js';
 import { PATCH_COLUMNS, toInsertParams, toItemRecord, type ItemRow } from '../rows/item-rows.js';
 
@@ -70,12 +71,15 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
   const byKey = db.prepare<[string, string], ItemRow>(
     'SELECT * FROM items WHERE tenant = ? AND idempotency_key = ?',
   );
+  // CROSS JOIN fixes the join order: from the edges of this one item, then its rows. Left to
+  // itself the planner may start from every pending item (a map's waiting children, a big
+  // DAG's later steps), which makes each completion cost O(pending).
   const dependents = db.prepare<[string], { item_id: string }>(
-    `SELECT d.item_id FROM item_deps d JOIN items i ON i.id = d.item_id
+    `SELECT d.item_id FROM item_deps d CROSS JOIN items i ON i.id = d.item_id
       WHERE d.depends_on_id = ? AND i.status = 'pending' ORDER BY i.seq`,
   );
   const unfinished = db.prepare<[string], { n: number }>(
-    `SELECT count(*) AS n FROM item_deps d JOIN items p ON p.id = d.depends_on_id
+    `SELECT count(*) AS n FROM item_deps d CROSS JOIN items p ON p.id = d.depends_on_id
       WHERE d.item_id = ? AND p.status <> 'completed'`,
   );
   const activeForExecutor = db.prepare<[string], { n: number }>(
@@ -135,8 +139,7 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
       params.limit = page.limit;
       const sql = `SELECT * FROM items ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq DESC LIMIT @limit`;
       const rows = cached<Record<string, unknown>, ItemRow>(sql).all(params);
-      const last = rows.at(-1);
-      return { items: rows.map(toItemRecord), lastSeq: rows.length === page.limit && last ? last.seq : null };
+      return pageOf(rows, page.limit, toItemRecord);
     },
     countByStatus(filter) {
       const { where, params } = filterSql(filter);
@@ -155,6 +158,14 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
     },
     unfinishedDependencies(id) {
       return unfinished.get(id)?.n ?? 0;
+    },
+    unfinishedDependencyCounts(ids) {
+      const counts = new Map<string, number>();
+      for (const id of ids) {
+        const n = unfinished.get(id)?.n ?? 0;
+        if (n > 0) counts.set(id, n);
+      }
+      return counts;
     },
     activeCountForExecutor(executorId) {
       return activeForExecutor.get(executorId)?.n ?? 0;

@@ -13,6 +13,7 @@ import { migrateSqlite } from './migrate.js';
 import { createSqliteEvents } from './sqlite-events.js';
 import { createSqliteExecutors } from './sqlite-executors.js';
 import { createSqliteItems } from './sqlite-items.js';
+import { createSqliteWorkflows } from './sqlite-workflows.js';
 import { createSqliteLogs } from './sqlite-logs.js';
 import { createSqliteReceipts } from './sqlite-receipts.js';
 import { Checkpointer } from './checkpointer.js';
@@ -72,6 +73,7 @@ export class SqliteStore extends DelegatedReads implements Store {
       ...createSqliteEvents(this.db),
       ...createSqliteExecutors(this.db),
       ...createSqliteLogs(this.db),
+      ...createSqliteWorkflows(this.db),
       // One process per file is woken in-process; others notice data_version move.
       announceWork: () => undefined,
     };

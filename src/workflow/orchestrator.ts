@@ -1,0 +1,237 @@
+/**
+ * @module orchestrator
+ * The workflow layer's part in the engine's transactions (engine/hooks.ts). Every step is
+ * a work item; the engine's dependency rules decide when a step is ready, and this module
+ * adds what is particular to workflows, in the same transaction as the change that set it
+ * off: a ready step's input (templates resolved), the steps the engine runs itself (map,
+ * waitForEvent, cache hits), fallbacks, the failure policy, the counters in the workflow
+ * row, and the end of the run. Definitions never change once a run starts, so each
+ * process compiles a run's definition once and keeps it.
+ */
+import { NotFoundError, TemplateError, toItemError, type ItemError } from '../core/errors.js';
+import type { ItemPolicies, JsonValue } from '../core/types.js';
+import { completeItem } from '../engine/settle.js';
+import { takeOver } from '../engine/take-over.js';
+import { applyTransition, type TransitionResult } from '../engine/transition.js';
+import type { StepChanges, StepHooks, TxContext } from '../engine/tx-context.js';
+import type { ItemRecord } from '../store/records.js';
+import type { StoreReads } from '../store/store.js';
+import type { WorkflowRecord } from '../store/workflow-records.js';
+import { compileWorkflow, type CompiledStep, type CompiledWorkflow } from './compile.js';
+import type { StepDefinition, WorkflowDefinition } from './definition-types.js';
+import { childFinished, startMap } from './map-step.js';
+import { resolveFor } from './scope.js';
+import { cacheKeyOf } from './step-items.js';
+import { stopWorkflowItems } from './stop-items.js';
+import { patchWorkflow } from './workflow-events.js';
+
+export const EVENTS_ACTOR = 'conveyor:events';
+export const CACHE_ACTOR = 'conveyor:cache';
+const SPECS_KEPT = 1000;
+
+/** What a run was started with, ready to use. */
+export interface RunSpec {
+  compiled: CompiledWorkflow;
+  input: JsonValue;
+}
+
+export class Orchestrator implements StepHooks {
+  private readonly specs = new Map<string, RunSpec>();
+
+  /** A run's compiled definition and its input (cached: neither ever changes). */
+  async specFor(reads: Pick<StoreReads, 'workflowSpec'>, workflowId: string): Promise<RunSpec> {
+    let spec = this.specs.get(workflowId);
+    if (!spec) {
+      const stored = await reads.workflowSpec(workflowId);
+      if (stored === undefined) throw new NotFoundError('workflow', workflowId, 'id');
+      // Validated when the run started, resources included.
+      const definition = stored.definition as unknown as WorkflowDefinition;
+      spec = { compiled: compileWorkflow(definition, { hasResource: () => true }), input: stored.input };
+      this.remember(workflowId, spec);
+    }
+    return spec;
+  }
+
+  remember(workflowId: string, spec: RunSpec): void {
+    if (this.specs.size >= SPECS_KEPT) this.specs.delete(this.specs.keys().next().value!);
+    this.specs.set(workflowId, spec);
+  }
+
+  private async stepOf(c: TxContext, item: ItemRecord): Promise<CompiledStep | undefined> {
+    if (item.stepId === null || item.workflowId === null) return undefined;
+    return (await this.specFor(c.tx, item.workflowId)).compiled.steps.get(item.stepId);
+  }
+
+  /** `value` resolved against the run's input and the outputs of the steps it names. */
+  private async resolve(c: TxContext, w: WorkflowRecord, value: JsonValue): Promise<JsonValue> {
+    return resolveFor(c, w.id, (await this.specFor(c.tx, w.id)).input, value);
+  }
+
+  async ready(
+    c: TxContext,
+    item: ItemRecord,
+  ): Promise<{ patch: { payload?: JsonValue; policies?: ItemPolicies | null } } | { error: ItemError }> {
+    const w = await c.tx.getWorkflow(item.workflowId!);
+    const step = w && (await this.stepOf(c, item));
+    // A map step resolves per child, a waiting step has no handler: neither needs an input.
+    if (!w || !step || step.def.map || step.def.waitForEvent) return { patch: {} };
+    const def = step.def;
+    try {
+      const payload = await this.resolve(c, w, def.input ?? {});
+      if (!def.cache) return { patch: { payload } };
+      const cacheKey = cacheKeyOf(def, await this.resolve(c, w, def.cache.key));
+      return { patch: { payload, policies: { ...item.policies, cacheKey } } };
+    } catch (e) {
+      if (e instanceof TemplateError) return { error: toItemError(e) };
+      throw e;
+    }
+  }
+
+  async settle(c: TxContext, changes: StepChanges): Promise<void> {
+    const byWorkflow = new Map<string, StepChanges>();
+    const group = (item: ItemRecord, kind: keyof StepChanges) => {
+      let g = byWorkflow.get(item.workflowId!);
+      if (!g) byWorkflow.set(item.workflowId!, (g = { queued: [], finished: [] }));
+      g[kind].push(item);
+    };
+    for (const item of changes.queued) group(item, 'queued');
+    for (const item of changes.finished) group(item, 'finished');
+    for (const [id, g] of byWorkflow) {
+      const stored = await c.tx.getWorkflow(id);
+      if (!stored) continue;
+      // A working copy: counters change in place, one row update and one log entry per round.
+      const w: WorkflowRecord = { ...stored, counters: structuredClone(stored.counters) };
+      for (const item of g.queued) await this.onQueued(c, w, item);
+      let ended: WorkflowRecord | null = null;
+      for (const item of g.finished) ended = (await this.onFinished(c, w, item)) ?? ended;
+      if (ended)
+        await patchWorkflow(c, stored, {
+          status: ended.status,
+          counters: w.counters,
+          error: ended.error,
+          finishedAt: c.now,
+        });
+      else if (JSON.stringify(w.counters) !== JSON.stringify(stored.counters))
+        await patchWorkflow(c, stored, { counters: w.counters });
+      if (ended && ended.status !== 'completed') await stopWorkflowItems(c, id, ended.error!.message);
+    }
+  }
+
+  /** A step became queued: the kinds of step the engine runs itself start here. */
+  private async onQueued(c: TxContext, w: WorkflowRecord, queued: ItemRecord): Promise<void> {
+    if (w.status !== 'running' || queued.policies?.fallback) return;
+    const step = await this.stepOf(c, queued);
+    if (!step) return;
+    const def = step.def;
+    const child = queued.mapIndex !== null;
+    const special = child ? queued.policies?.cacheKey : def.map || def.waitForEvent || def.cache;
+    if (!special) return;
+    // Read it again: what was queued earlier in this transaction may have moved since.
+    const item = await c.tx.getItem(queued.id);
+    if (item?.status !== 'queued') return;
+    if (!child && def.map) {
+      if (!w.counters.maps[def.id]) await startMap(c, w, (await this.specFor(c.tx, w.id)).input, def, item);
+    } else if (!child && def.waitForEvent) {
+      await this.startWaiting(c, w, def, item);
+    } else if (item.policies?.cacheKey) {
+      await this.tryCache(c, item, item.policies.cacheKey);
+    }
+  }
+
+  /**
+   * A step or map child reached a final state. Returns the workflow's end state when this
+   * ended the run (completed, or failed by the failure policy), else null.
+   */
+  private async onFinished(
+    c: TxContext,
+    w: WorkflowRecord,
+    item: ItemRecord,
+  ): Promise<WorkflowRecord | null> {
+    const step = await this.stepOf(c, item);
+    if (!step) return null;
+    const ok = item.status === 'completed';
+    // Cache-aside, write side: an output that was computed (not itself a hit) is kept.
+    const key = item.policies?.cacheKey;
+    if (ok && key !== undefined && item.executorId !== CACHE_ACTOR && step.def.cache)
+      await c.tx.putCached({ key, output: item.output, expiresAt: c.now + step.def.cache.ttlMs });
+    if (item.mapIndex !== null) {
+      if (w.status === 'running') await childFinished(c, w, step.def, item);
+      return null;
+    }
+    w.counters.finished++;
+    if (!ok) w.counters.failed++;
+    if (w.status !== 'running') return null;
+    const failed = item.status === 'failed' || item.status === 'cancelled';
+    if (failed && (await this.specFor(c.tx, w.id)).compiled.onStepFailure === 'failFast') {
+      const cause = item.error ?? { code: 'CANCELLED', message: item.status };
+      w.status = 'failed';
+      w.error = { code: cause.code, message: `step ${step.def.id} ${item.status}: ${cause.message}` };
+      return w;
+    }
+    if (w.counters.finished < w.counters.steps) return null;
+    w.status = w.counters.failed === 0 ? 'completed' : 'failed';
+    if (w.counters.failed > 0)
+      w.error = {
+        code: 'STEP_FAILED',
+        message: `${w.counters.failed} of ${w.counters.steps} steps did not complete`,
+      };
+    return w;
+  }
+
+  /** The step waits for an external event: the engine holds it until one of its name comes. */
+  private async startWaiting(c: TxContext, w: WorkflowRecord, def: StepDefinition, item: ItemRecord) {
+    const wait = def.waitForEvent!;
+    const deadline = wait.timeoutMs === undefined ? null : c.now + wait.timeoutMs;
+    const running = await takeOver(c, item, EVENTS_ACTOR, deadline);
+    const signal = await c.tx.firstSignal(w.id, wait.name);
+    if (signal) await completeItem(c, running, signal.payload, undefined);
+  }
+
+  /** Cache-aside, read side: a hit completes the item without running it, and says so. */
+  private async tryCache(c: TxContext, item: ItemRecord, key: string): Promise<void> {
+    const hit = await c.tx.getCached(key, c.now);
+    if (!hit) return;
+    const running = await takeOver(c, item, CACHE_ACTOR);
+    await c.tx.appendLog(item.id, running.attempts, c.now, `cache hit: ${key}`);
+    await completeItem(c, running, hit.output, undefined);
+  }
+
+  async fallback(
+    c: TxContext,
+    item: ItemRecord,
+    error: ItemError,
+    receipt: 'retried' | 'lease_expired',
+  ): Promise<TransitionResult | null> {
+    if (item.policies?.fallback || item.mapIndex !== null) return null;
+    const w = await c.tx.getWorkflow(item.workflowId!);
+    const def = w && (await this.stepOf(c, item))?.def;
+    if (!w || w.status !== 'running' || !def?.fallback) return null;
+    let payload: JsonValue = item.payload;
+    if (def.fallback.input !== undefined) {
+      try {
+        payload = await this.resolve(c, w, def.fallback.input);
+      } catch (e) {
+        if (e instanceof TemplateError) return null;
+        throw e;
+      }
+    }
+    // The step's item carries on under the fallback's handler: its dependents wait on the
+    // same item, and its receipts tell the whole story (the failure, then the fallback).
+    return applyTransition(c, item, {
+      to: 'queued',
+      receipt,
+      actor: item.executorId,
+      patch: {
+        type: def.fallback.type,
+        payload,
+        policies: { fallback: true },
+        error,
+        attempts: item.attempts,
+        runAt: c.now,
+        executorId: null,
+        deadlineAt: null,
+      },
+      lease: { leaseExpiresAt: null },
+    });
+  }
+}

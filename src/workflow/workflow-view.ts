@@ -1,0 +1,135 @@
+/**
+ * @module workflow-view
+ * A run as the library returns it (CONTRACT §5): plain JSON with ISO times, its steps with
+ * their state, and `results` / `errors` keyed by step id. Built from the workflow row and
+ * the items of its steps; map children are summarised in their step.
+ */
+import type { ItemError } from '../core/errors.js';
+import type { ItemStatus } from '../core/item-state.js';
+import type { JsonValue } from '../core/types.js';
+import type { ItemRecord } from '../store/records.js';
+import type { WorkflowRecord, WorkflowStatus } from '../store/workflow-records.js';
+import type { RunSpec } from './orchestrator.js';
+import type { PhaseDefinition } from './definition-types.js';
+
+export interface WorkflowStep {
+  id: string;
+  /** The handler it runs (its fallback's, once the fallback took over). */
+  type: string;
+  phase: string | null;
+  deps: string[];
+  status: ItemStatus;
+  itemId: string;
+  attempts: number;
+  output: JsonValue | null;
+  error: ItemError | null;
+  /** True once the step's fallback took over. */
+  fallback: boolean;
+  /** A map step: how many children there are and how many finished or failed. */
+  map: { total: number; finished: number; failed: number } | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface Workflow {
+  id: string;
+  name: string;
+  status: WorkflowStatus;
+  tenant: string;
+  input: JsonValue;
+  phases: PhaseDefinition[];
+  steps: WorkflowStep[];
+  results: Record<string, JsonValue>;
+  errors: Record<string, string>;
+  /** 0–100: finished steps, with map steps counted by their finished children. */
+  progress: number;
+  error: ItemError | null;
+  webhookUrl: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+/** A run in a list: everything but its input, its definition's phases and its steps. */
+export type WorkflowSummary = Omit<Workflow, 'input' | 'phases' | 'steps' | 'results' | 'errors'>;
+
+/** What `waitForWorkflow` resolves to. */
+export interface WorkflowResult {
+  id: string;
+  status: WorkflowStatus;
+  results: Record<string, JsonValue>;
+  errors: Record<string, string>;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function progressOf(w: WorkflowRecord): number {
+  const c = w.counters;
+  if (c.steps === 0) return 100;
+  let done = c.finished;
+  for (const m of Object.values(c.maps))
+    if (m.total > 0 && m.finished < m.total) done += m.finished / m.total;
+  return Math.round((Math.min(done, c.steps) / c.steps) * 1000) / 10;
+}
+
+export function toWorkflowSummary(w: WorkflowRecord): WorkflowSummary {
+  return {
+    id: w.id,
+    name: w.name,
+    status: w.status,
+    tenant: w.tenant,
+    progress: progressOf(w),
+    error: w.error,
+    webhookUrl: w.webhookUrl,
+    createdAt: iso(w.createdAt)!,
+    startedAt: iso(w.startedAt),
+    finishedAt: iso(w.finishedAt),
+  };
+}
+
+export function toWorkflow(w: WorkflowRecord, items: ItemRecord[], spec: RunSpec): Workflow {
+  const { compiled } = spec;
+  const definition = compiled.definition;
+  const byStep = new Map(items.map((i) => [i.stepId, i]));
+  const results: Record<string, JsonValue> = {};
+  const errors: Record<string, string> = {};
+  const steps = definition.steps.flatMap((def): WorkflowStep[] => {
+    const item = byStep.get(def.id);
+    if (!item) return [];
+    if (item.status === 'completed') results[def.id] = item.output;
+    else if (item.error) errors[def.id] = item.error.message;
+    const m = w.counters.maps[def.id];
+    return [
+      {
+        id: def.id,
+        type: item.type,
+        phase: def.phase ?? null,
+        deps: compiled.steps.get(def.id)?.deps ?? [],
+        status: item.status,
+        itemId: item.id,
+        attempts: item.attempts,
+        output: item.output,
+        error: item.error,
+        fallback: item.policies?.fallback === true,
+        map: m ? { total: m.total, finished: m.finished, failed: m.failed } : null,
+        startedAt: iso(item.startedAt),
+        finishedAt: iso(item.finishedAt),
+      },
+    ];
+  });
+  return {
+    ...toWorkflowSummary(w),
+    input: spec.input,
+    phases: definition.phases ?? [],
+    steps,
+    results,
+    errors,
+  };
+}
+
+export const toWorkflowResult = (v: Workflow): WorkflowResult => ({
+  id: v.id,
+  status: v.status,
+  results: v.results,
+  errors: v.errors,
+});
