@@ -15,15 +15,15 @@ export async function onItemFinished(c: TxContext, parent: ItemRecord): Promise<
   if (parent.status === 'completed') {
     const ids = await c.tx.pendingDependents(parent.id);
     if (ids.length === 0) return;
-    // Lock the children before counting: two parents finishing at once (PostgreSQL) would
-    // otherwise each see the other unfinished, and neither would queue it. Both in batches:
-    // a fan-in of a thousand costs two queries, not two thousand.
+    // Lock the children, then count one dependency of each down: two parents finishing at
+    // once (PostgreSQL) count down one after the other, so exactly one sees 0. Both in
+    // batches, and O(1) per child: a fan-in of a thousand steps is not a million reads.
     await c.tx.lockItems(ids);
-    const unfinished = await c.tx.unfinishedDependencyCounts(ids);
+    const left = await c.tx.countDownDependencies(ids);
     for (const id of ids) {
+      if (left.get(id) !== 0) continue;
       const child = await c.tx.getItem(id);
-      if (child?.status !== 'pending' || unfinished.has(id)) continue;
-      await queueReady(c, child);
+      if (child?.status === 'pending') await queueReady(c, child);
     }
     return;
   }

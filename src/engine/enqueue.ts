@@ -122,6 +122,7 @@ export function buildRecord(p: PlannedItem, now: number): ItemRecord {
     receiptHash: null,
     leaseToken: 0,
     leaseExpiresAt: null,
+    unfinishedDeps: 0,
   };
 }
 
@@ -172,7 +173,8 @@ export async function enqueuePlanned(c: TxContext, planned: PlannedItem[]): Prom
       }
     }
     const allParents = p.dependencies.map((d) => (inserted.get(d) ?? found.get(d))!);
-    if (allParents.length > 0 && allParents.every((x) => x.status === 'completed')) record.status = 'queued';
+    record.unfinishedDeps = allParents.filter((x) => x.status !== 'completed').length;
+    if (allParents.length > 0 && record.unfinishedDeps === 0) record.status = 'queued';
     let { item } = await applyTransition(c, 'new', record);
     const dead = allParents.find(
       (x) => x.status === 'failed' || x.status === 'cancelled' || x.status === 'skipped',

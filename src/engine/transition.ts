@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { ItemError } from '../core/errors.js';
 import { assertTransition, isTerminal, type ItemStatus, type ReceiptStatus } from '../core/item-state.js';
 import { sealReceipt } from '../core/receipts.js';
-import type { ItemPatch, ItemRecord, LeasePatch } from '../store/records.js';
+import { toItemState, type ItemPatch, type ItemRecord, type LeasePatch } from '../store/records.js';
 import { noteQueued, type TransitionResult, type TxContext } from './tx-context.js';
 
 export interface TransitionSpec {
@@ -92,7 +92,7 @@ async function insertNew(c: TxContext, record: ItemRecord): Promise<TransitionRe
   const item: ItemRecord = { ...record, receiptSeq: 1, receiptHash: receipt.receiptHash };
   await c.tx.insertItem(item);
   await c.tx.insertReceipt(receipt);
-  const { leaseToken: _t, leaseExpiresAt: _e, ...state } = item;
+  const state = toItemState(item);
   await appendItemEvent(c, item, 'item.enqueued', { to: item.status, item: state });
   if (item.status === 'queued') {
     noteQueued(c, item);

@@ -16,10 +16,6 @@ export abstract class DelegatedReads implements StoreReads {
   countByStatus: StoreReads['countByStatus'] = (...a) => this.reads.countByStatus(...a);
   queuedItems: StoreReads['queuedItems'] = (...a) => this.reads.queuedItems(...a);
   pendingDependents: StoreReads['pendingDependents'] = (...a) => this.reads.pendingDependents(...a);
-  unfinishedDependencies: StoreReads['unfinishedDependencies'] = (...a) =>
-    this.reads.unfinishedDependencies(...a);
-  unfinishedDependencyCounts: StoreReads['unfinishedDependencyCounts'] = (...a) =>
-    this.reads.unfinishedDependencyCounts(...a);
   activeCountForExecutor: StoreReads['activeCountForExecutor'] = (...a) =>
     this.reads.activeCountForExecutor(...a);
   nextRunAt: StoreReads['nextRunAt'] = (...a) => this.reads.nextRunAt(...a);

@@ -53,10 +53,15 @@ export interface ItemRecord {
    */
   leaseToken: number;
   leaseExpiresAt: number | null;
+  /**
+   * Dependencies not completed yet (coordination too: derived from the dependencies'
+   * statuses, so replay leaves it out).
+   */
+  unfinishedDeps: number;
 }
 
 /** The part of an item the event log records and replay rebuilds. */
-export type ItemState = Omit<ItemRecord, 'leaseToken' | 'leaseExpiresAt'>;
+export type ItemState = Omit<ItemRecord, 'leaseToken' | 'leaseExpiresAt' | 'unfinishedDeps'>;
 
 /** Fields a transition may change; identity and definition fields never change. */
 export type ItemPatch = Partial<
@@ -134,7 +139,7 @@ export function toWorkItem(r: ItemRecord): WorkItem {
 }
 
 export function toItemState(r: ItemRecord): ItemState {
-  const { leaseToken: _t, leaseExpiresAt: _e, ...state } = r;
+  const { leaseToken: _t, leaseExpiresAt: _e, unfinishedDeps: _u, ...state } = r;
   return state;
 }
 

@@ -55,6 +55,8 @@ export interface EventFilter {
   itemId?: string | undefined;
   workflowId?: string | undefined;
   tenant?: string | undefined;
+  /** Only events about workflows themselves, not about their items. */
+  workflowEventsOnly?: boolean | undefined;
 }
 
 /** Reads about items. Outside a transaction they see committed data only. */
@@ -74,10 +76,7 @@ export interface ItemReads {
   queuedItems(filter: ItemFilter, limit: number): Awaitable<ItemRecord[]>;
   /** Ids of items that list `id` among their dependencies and are still `pending`. */
   pendingDependents(id: string): Awaitable<string[]>;
-  /** How many of the item's dependencies have not completed. */
-  unfinishedDependencies(id: string): Awaitable<number>;
-  /** The same for many items at once: id → count, leaving out those with none left. */
-  unfinishedDependencyCounts(ids: readonly string[]): Awaitable<Map<string, number>>;
+
   /** Items holding an executor's lease (assigned or running). */
   activeCountForExecutor(executorId: string): Awaitable<number>;
   /** The earliest runAt among queued items a claim with `spec` could take later; null if none. */
@@ -159,6 +158,12 @@ export interface StoreWrites {
    * without another. SQLite, whose write transactions already exclude each other, does nothing.
    */
   lockItems(ids: readonly string[]): Awaitable<void>;
+  /**
+   * One dependency of each of these items has completed: counts their `unfinishedDeps`
+   * down by one and returns what is left, by id. The caller holds their locks
+   * (`lockItems`), so two parents completing at once count down one after the other.
+   */
+  countDownDependencies(ids: readonly string[]): Awaitable<Map<string, number>>;
   /** Applies a patch (and lease fields) to one item. */
   updateItem(id: string, patch: ItemPatch, lease?: LeasePatch): Awaitable<void>;
   /**

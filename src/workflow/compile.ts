@@ -167,14 +167,16 @@ function stepDeps(step: StepDefinition, at: string, cx: StepContext): Set<string
       }
     }
   }
-  step.resources?.forEach((name, k) => {
+  const needed: [string, string][] = (step.resources ?? []).map((name, k) => [name, `${at}.resources[${k}]`]);
+  if (step.cache?.resource !== undefined) needed.push([step.cache.resource, `${at}.cache.resource`]);
+  for (const [name, field] of needed) {
     if (!cx.hasResource(name)) {
       issues.add(
-        `${at}.resources[${k}]`,
+        field,
         `resource ${JSON.stringify(name)} is not declared (list it in the workflow's resources or register it)`,
       );
     }
-  });
+  }
   return deps;
 }
 

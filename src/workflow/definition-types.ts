@@ -52,10 +52,15 @@ export interface CircuitBreakerPolicy {
   resetTimeoutMs: number;
 }
 
-/** Cache-aside: `key` (templates allowed) → the step's output, for `ttlMs`. */
+/**
+ * Cache-aside: `key` (templates allowed) → the step's output, for `ttlMs`. Kept in the
+ * store by default; with `resource`, in that cache resource instead (a `Cache`, such as
+ * `createRedisCache()`), which must be declared like any resource.
+ */
 export interface CachePolicy {
   key: string;
   ttlMs: number;
+  resource?: string;
 }
 
 /** Parallel map: one child item per element of the array `over` resolves to. */

@@ -83,7 +83,13 @@ const stepFields = {
     })
     .exactOptional(),
   // Templates are allowed in the key, so it is free text rather than a name.
-  cache: z.strictObject({ key: z.string().min(1).max(2000), ttlMs: durationMsSchema }).exactOptional(),
+  cache: z
+    .strictObject({
+      key: z.string().min(1).max(2000),
+      ttlMs: durationMsSchema,
+      resource: nameSchema.exactOptional(),
+    })
+    .exactOptional(),
   map: z
     .strictObject({
       over: z.string().min(1).max(2000),

@@ -17,8 +17,10 @@ import type { StepChanges, StepHooks, TxContext } from '../engine/tx-context.js'
 import type { ItemRecord } from '../store/records.js';
 import type { StoreReads } from '../store/store.js';
 import type { WorkflowRecord } from '../store/workflow-records.js';
+import type { Cache } from '../resources/cache.js';
+import type { Resources } from '../resources/registry.js';
 import { compileWorkflow, type CompiledStep, type CompiledWorkflow } from './compile.js';
-import type { StepDefinition, WorkflowDefinition } from './definition-types.js';
+import type { CachePolicy, StepDefinition, WorkflowDefinition } from './definition-types.js';
 import { childFinished, startMap } from './map-step.js';
 import { resolveFor } from './scope.js';
 import { cacheKeyOf } from './step-items.js';
@@ -37,6 +39,9 @@ export interface RunSpec {
 
 export class Orchestrator implements StepHooks {
   private readonly specs = new Map<string, RunSpec>();
+
+  /** @param resources where a cache policy with `resource` finds its cache */
+  constructor(private readonly resources: Resources) {}
 
   /** A run's compiled definition and its input (cached: neither ever changes). */
   async specFor(reads: Pick<StoreReads, 'workflowSpec'>, workflowId: string): Promise<RunSpec> {
@@ -134,7 +139,7 @@ export class Orchestrator implements StepHooks {
     } else if (!child && def.waitForEvent) {
       await this.startWaiting(c, w, def, item);
     } else if (item.policies?.cacheKey) {
-      await this.tryCache(c, item, item.policies.cacheKey);
+      await this.tryCache(c, def, item, item.policies.cacheKey);
     }
   }
 
@@ -153,7 +158,7 @@ export class Orchestrator implements StepHooks {
     // Cache-aside, write side: an output that was computed (not itself a hit) is kept.
     const key = item.policies?.cacheKey;
     if (ok && key !== undefined && item.executorId !== CACHE_ACTOR && step.def.cache)
-      await c.tx.putCached({ key, output: item.output, expiresAt: c.now + step.def.cache.ttlMs });
+      await this.storeInCache(c, step.def.cache, key, item.output);
     if (item.mapIndex !== null) {
       if (w.status === 'running') await childFinished(c, w, step.def, item);
       return null;
@@ -188,12 +193,24 @@ export class Orchestrator implements StepHooks {
   }
 
   /** Cache-aside, read side: a hit completes the item without running it, and says so. */
-  private async tryCache(c: TxContext, item: ItemRecord, key: string): Promise<void> {
-    const hit = await c.tx.getCached(key, c.now);
-    if (!hit) return;
+  private async tryCache(c: TxContext, def: StepDefinition, item: ItemRecord, key: string): Promise<void> {
+    const policy = def.cache!;
+    const output = policy.resource
+      ? await (await this.resources.get<Cache>(policy.resource)).get<JsonValue>(key)
+      : (await c.tx.getCached(key, c.now))?.output;
+    if (output === undefined) return;
     const running = await takeOver(c, item, CACHE_ACTOR);
     await c.tx.appendLog(item.id, running.attempts, c.now, `cache hit: ${key}`);
-    await completeItem(c, running, hit.output, undefined);
+    await completeItem(c, running, output, undefined);
+  }
+
+  /** Cache-aside, write side: an output that was computed is kept for ttlMs. */
+  private async storeInCache(c: TxContext, policy: CachePolicy, key: string, output: JsonValue | null) {
+    if (policy.resource) {
+      await (await this.resources.get<Cache>(policy.resource)).set(key, output, { ttlMs: policy.ttlMs });
+      return;
+    }
+    await c.tx.putCached({ key, output, expiresAt: c.now + policy.ttlMs });
   }
 
   async fallback(

@@ -55,12 +55,13 @@ const cancelSchema = z.strictObject({ reason: z.string().max(10_000).optional() 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
 export class WorkflowService {
-  readonly orchestrator = new Orchestrator();
+  readonly orchestrator: Orchestrator;
 
   constructor(
     private readonly engine: Engine,
     private readonly resources: ResourceRegistry,
   ) {
+    this.orchestrator = new Orchestrator(resources);
     engine.hooks = this.orchestrator;
   }
 
@@ -149,7 +150,7 @@ export class WorkflowService {
       const sub = subscribe(
         this.engine.store,
         this.engine.notifier,
-        { workflowId: id },
+        { workflowId: id, workflowEventsOnly: true },
         head,
         async (event) => {
           if (event.type !== 'workflow.updated' || !TERMINAL.has(String(event.data.to))) return;

@@ -585,6 +585,27 @@ export function workflowsSuite(b: TestBackend): void {
       expect((await cv.listWorkflows({ status: 'completed' })).workflows).toEqual([]);
     });
 
+    it('a map over 10,000 elements gathers every result in order', { timeout: 120_000 }, async () => {
+      await work({ sq: (n: number) => n * n, count: (p: { v: number[] }) => p.v.length }, 50);
+      const def = cv
+        .workflow('wide')
+        .step('sq', 'sq', { map: { over: '{{input.list}}', concurrency: 1000 } })
+        .step('count', 'count', { input: { v: '{{steps.sq.output}}' } })
+        .build();
+      const { id } = await cv.startWorkflow(def, { list: Array.from({ length: 10_000 }, (_, i) => i) });
+      const result = await cv.waitForWorkflow(id, { timeoutMs: 110_000 });
+      expect(result.status).toBe('completed');
+      expect(result.results.count).toBe(10_000);
+      const out = result.results.sq as number[];
+      expect(out[9_999]).toBe(9_999 * 9_999);
+      expect(out.every((v, i) => v === i * i)).toBe(true);
+      expect((await cv.getWorkflow(id)).steps[0]!.map).toEqual({
+        total: 10_000,
+        finished: 10_000,
+        failed: 0,
+      });
+    });
+
     it('a 1,000-step DAG (fan-out, then a chain) runs to completion', async () => {
       await work({ n: (p: { i: number }) => p.i }, 20);
       let wf = cv.workflow('big').step('root', 'n', { input: { i: -1 } });

@@ -77,7 +77,7 @@ CREATE TABLE items (
   receipt_hash      TEXT,
   lease_token       INTEGER NOT NULL,
   lease_expires_at  INTEGER
-, policies TEXT, map_index INTEGER) STRICT;
+, policies TEXT, map_index INTEGER, unfinished_deps INTEGER NOT NULL DEFAULT 0) STRICT;
 
 CREATE TABLE rate_limits (
   key         TEXT    PRIMARY KEY,

@@ -111,23 +111,6 @@ export function createPgItemReads(query: Query, locking: boolean): ItemReads {
       );
       return found.map((r) => r.item_id);
     },
-    async unfinishedDependencies(id) {
-      const [row] = await query<{ n: number }>(
-        `SELECT count(*) AS n FROM item_deps d JOIN items p ON p.id = d.depends_on_id
-          WHERE d.item_id = $1 AND p.status <> 'completed'`,
-        [id],
-      );
-      return row?.n ?? 0;
-    },
-    async unfinishedDependencyCounts(ids) {
-      if (ids.length === 0) return new Map<string, number>();
-      const rows = await query<{ item_id: string; n: number }>(
-        `SELECT d.item_id, count(*) AS n FROM item_deps d JOIN items p ON p.id = d.depends_on_id
-          WHERE d.item_id = ANY($1::text[]) AND p.status <> 'completed' GROUP BY d.item_id`,
-        [[...ids]],
-      );
-      return new Map(rows.map((r) => [r.item_id, r.n]));
-    },
     async activeCountForExecutor(executorId) {
       const [row] = await query<{ n: number }>(
         `SELECT count(*) AS n FROM items WHERE status IN ('assigned', 'running') AND executor_id = $1`,
@@ -151,7 +134,7 @@ export function createPgItemReads(query: Query, locking: boolean): ItemReads {
  */
 export function createPgLockingReads(
   query: Query,
-): Pick<StoreWrites, 'claimCandidates' | 'expiredItems' | 'renewLeases'> {
+): Pick<StoreWrites, 'claimCandidates' | 'expiredItems' | 'renewLeases' | 'countDownDependencies'> {
   const rows = async (text: string, values: unknown[]) =>
     (await query<ItemRow>(text, values)).map(toItemRecord);
   return {
@@ -174,6 +157,15 @@ export function createPgLockingReads(
           ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED`,
         [now, limit],
       );
+    },
+    async countDownDependencies(ids) {
+      if (ids.length === 0) return new Map<string, number>();
+      const rows = await query<{ id: string; n: number }>(
+        `UPDATE items SET unfinished_deps = unfinished_deps - 1 WHERE id = ANY($1::text[])
+          RETURNING id, unfinished_deps AS n`,
+        [[...ids]],
+      );
+      return new Map(rows.map((r) => [r.id, r.n]));
     },
     async renewLeases(executorId, leases, expiresAt) {
       if (leases.length === 0) return [];

@@ -46,6 +46,7 @@ export function createPgReads(query: Query): ReceiptReads & EventReads & Executo
         values.push(value);
         where.push(`${column} = $${values.length}`);
       }
+      if (filter.workflowEventsOnly) where.push('item_id IS NULL');
       const found = await query<EventRow>(
         `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT $2`,
         values,

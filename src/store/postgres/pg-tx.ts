@@ -123,6 +123,14 @@ export class PgTx {
         return this.hold(found);
       },
       expiredItems: async (now, limit) => this.hold(await locking.expiredItems(now, limit)),
+      countDownDependencies: async (ids) => {
+        const left = await locking.countDownDependencies(ids);
+        for (const [id, n] of left) {
+          const held = this.locked.get(id);
+          if (held) this.locked.set(id, { ...held, unfinishedDeps: n });
+        }
+        return left;
+      },
       renewLeases: async (executorId, leases, expiresAt) => {
         const renewed = await locking.renewLeases(executorId, leases, expiresAt);
         for (const id of renewed) {
@@ -143,7 +151,12 @@ export class PgTx {
 
   private writes(): Omit<
     StoreWrites,
-    'lockItems' | 'claimCandidates' | 'expiredItems' | 'renewLeases' | 'announceWork'
+    | 'lockItems'
+    | 'claimCandidates'
+    | 'expiredItems'
+    | 'renewLeases'
+    | 'announceWork'
+    | 'countDownDependencies'
   > {
     const defer = (text: string, values: readonly unknown[]) =>
       void this.statements.push(inlineSql(text, values));

@@ -47,6 +47,7 @@ export interface ItemRow {
   receipt_hash: string | null;
   lease_token: number;
   lease_expires_at: number | null;
+  unfinished_deps: number;
 }
 
 const parse = <T>(text: string): T => {
@@ -110,6 +111,7 @@ export function toItemRecord(r: ItemRow): ItemRecord {
     receiptHash: r.receipt_hash,
     leaseToken: r.lease_token,
     leaseExpiresAt: r.lease_expires_at,
+    unfinishedDeps: r.unfinished_deps,
   };
 }
 
@@ -153,6 +155,7 @@ export function toInsertParams(r: ItemRecord): Omit<ItemRow, 'seq'> {
     receipt_hash: r.receiptHash,
     lease_token: r.leaseToken,
     lease_expires_at: r.leaseExpiresAt,
+    unfinished_deps: r.unfinishedDeps,
   };
 }
 

@@ -29,10 +29,12 @@ export function createSqliteEvents(db: Database.Database): EventReads & Pick<Sto
       const where = ['seq > @after'];
       if (filter.itemId !== undefined) where.push('item_id = @itemId');
       if (filter.workflowId !== undefined) where.push('workflow_id = @workflowId');
+      if (filter.workflowEventsOnly) where.push('item_id IS NULL');
       if (filter.tenant !== undefined) where.push('tenant = @tenant');
+      const { workflowEventsOnly: _flag, ...named } = filter; // not a named parameter
       const sql = `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`;
       return cached<Record<string, unknown>, EventRow>(sql)
-        .all({ after: afterSeq, limit, ...filter })
+        .all({ after: afterSeq, limit, ...named })
         .map(toEvent);
     },
   };

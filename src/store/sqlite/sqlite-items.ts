@@ -14,7 +14,13 @@ import { PATCH_COLUMNS, toInsertParams, toItemRecord, type ItemRow } from '../ro
 
 type ItemWrites = Pick<
   StoreWrites,
-  'insertItem' | 'lockItems' | 'updateItem' | 'claimCandidates' | 'expiredItems' | 'renewLeases'
+  | 'insertItem'
+  | 'lockItems'
+  | 'countDownDependencies'
+  | 'updateItem'
+  | 'claimCandidates'
+  | 'expiredItems'
+  | 'renewLeases'
 >;
 
 /** Builds `WHERE` clauses for list/count filters (named parameters). */
@@ -78,9 +84,8 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
     `SELECT d.item_id FROM item_deps d CROSS JOIN items i ON i.id = d.item_id
       WHERE d.depends_on_id = ? AND i.status = 'pending' ORDER BY i.seq`,
   );
-  const unfinished = db.prepare<[string], { n: number }>(
-    `SELECT count(*) AS n FROM item_deps d CROSS JOIN items p ON p.id = d.depends_on_id
-      WHERE d.item_id = ? AND p.status <> 'completed'`,
+  const countDown = db.prepare<[string], { n: number }>(
+    'UPDATE items SET unfinished_deps = unfinished_deps - 1 WHERE id = ? RETURNING unfinished_deps AS n',
   );
   const activeForExecutor = db.prepare<[string], { n: number }>(
     `SELECT count(*) AS n FROM items INDEXED BY items_status
@@ -156,16 +161,13 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
     pendingDependents(id) {
       return dependents.all(id).map((r) => r.item_id);
     },
-    unfinishedDependencies(id) {
-      return unfinished.get(id)?.n ?? 0;
-    },
-    unfinishedDependencyCounts(ids) {
-      const counts = new Map<string, number>();
+    countDownDependencies(ids) {
+      const left = new Map<string, number>();
       for (const id of ids) {
-        const n = unfinished.get(id)?.n ?? 0;
-        if (n > 0) counts.set(id, n);
+        const row = countDown.get(id);
+        if (row) left.set(id, row.n);
       }
-      return counts;
+      return left;
     },
     activeCountForExecutor(executorId) {
       return activeForExecutor.get(executorId)?.n ?? 0;

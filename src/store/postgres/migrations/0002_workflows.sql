@@ -1,10 +1,14 @@
 -- 0002_workflows: the PostgreSQL twin of the SQLite migration of the same name: workflow
 -- instances, the events sent to them, and the shared state of the resilience policies
 -- (token buckets, circuit breakers, the step cache); items learn their policies and, for
--- the children of a parallel map, their index.
+-- the children of a parallel map, their index; and how many of its dependencies are left.
 
 ALTER TABLE items ADD COLUMN policies text;        -- JSON {rateLimit?, circuitBreaker?, batch?}, NULL when none
 ALTER TABLE items ADD COLUMN map_index integer;    -- a map step's child: its element's index
+
+-- Dependencies not completed yet: a completing parent counts its pending dependents down
+-- and queues those that reach 0, so a fan-in of N steps costs O(N), not O(N²).
+ALTER TABLE items ADD COLUMN unfinished_deps integer NOT NULL DEFAULT 0;
 
 -- A map step gathers its children's outputs in index order.
 CREATE INDEX items_map ON items (workflow_id, step_id, map_index) WHERE map_index IS NOT NULL;
