@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   HTTP_TIMEOUT: 'HTTP_TIMEOUT',
   HTTP_FAILED: 'HTTP_FAILED',
   CIRCUIT_OPEN: 'CIRCUIT_OPEN',
+  STEP_FAILED: 'STEP_FAILED',
 } as const;
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 

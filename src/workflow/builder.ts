@@ -24,6 +24,11 @@ export type PhaseOptions = Omit<PhaseDefinition, 'id'>;
 export interface WorkflowBuilderOptions {
   /** Resources registered elsewhere (on the Conveyor) that steps may list without `.resource()`. */
   hasResource?: (name: string) => boolean;
+  /**
+   * Where `build()` registers the factories declared with `.resource()` (the Conveyor's
+   * registry, for `cv.workflow()`), so handlers can reach them whatever runs the definition.
+   */
+  defineResource?: (name: string, factory: ResourceFactory) => void;
 }
 
 interface Connection {
@@ -99,6 +104,7 @@ export class WorkflowBuilder {
     // from input objects the caller still holds.
     const definition = structuredClone(parseWorkflowDefinition(draft));
     compileWorkflow(definition, this.options);
+    for (const [name, factory] of this.factories) this.options.defineResource?.(name, factory);
     return definition;
   }
 }

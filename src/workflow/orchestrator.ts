@@ -62,29 +62,36 @@ export class Orchestrator implements StepHooks {
     this.specs.set(workflowId, spec);
   }
 
+  /**
+   * The step an item runs, if it belongs to a run. Items enqueued by hand may carry any
+   * `workflowId`: one that names no run is just an item.
+   */
   private async stepOf(c: TxContext, item: ItemRecord): Promise<CompiledStep | undefined> {
     if (item.stepId === null || item.workflowId === null) return undefined;
+    if (!this.specs.has(item.workflowId) && !(await c.tx.getWorkflow(item.workflowId))) return undefined;
     return (await this.specFor(c.tx, item.workflowId)).compiled.steps.get(item.stepId);
   }
 
   /** `value` resolved against the run's input and the outputs of the steps it names. */
-  private async resolve(c: TxContext, w: WorkflowRecord, value: JsonValue): Promise<JsonValue> {
-    return resolveFor(c, w.id, (await this.specFor(c.tx, w.id)).input, value);
+  private async resolve(c: TxContext, workflowId: string, value: JsonValue): Promise<JsonValue> {
+    return resolveFor(c, workflowId, (await this.specFor(c.tx, workflowId)).input, value);
   }
 
   async ready(
     c: TxContext,
     item: ItemRecord,
   ): Promise<{ patch: { payload?: JsonValue; policies?: ItemPolicies | null } } | { error: ItemError }> {
-    const w = await c.tx.getWorkflow(item.workflowId!);
-    const step = w && (await this.stepOf(c, item));
+    // Only the run's spec is needed (cached), not its row: a fan-out of a thousand steps
+    // does not read the row a thousand times.
+    const step = await this.stepOf(c, item);
     // A map step resolves per child, a waiting step has no handler: neither needs an input.
-    if (!w || !step || step.def.map || step.def.waitForEvent) return { patch: {} };
+    if (!step || step.def.map || step.def.waitForEvent) return { patch: {} };
     const def = step.def;
+    const id = item.workflowId!;
     try {
-      const payload = await this.resolve(c, w, def.input ?? {});
+      const payload = await this.resolve(c, id, def.input ?? {});
       if (!def.cache) return { patch: { payload } };
-      const cacheKey = cacheKeyOf(def, await this.resolve(c, w, def.cache.key));
+      const cacheKey = cacheKeyOf(def, await this.resolve(c, id, def.cache.key));
       return { patch: { payload, policies: { ...item.policies, cacheKey } } };
     } catch (e) {
       if (e instanceof TemplateError) return { error: toItemError(e) };
@@ -226,7 +233,7 @@ export class Orchestrator implements StepHooks {
     let payload: JsonValue = item.payload;
     if (def.fallback.input !== undefined) {
       try {
-        payload = await this.resolve(c, w, def.fallback.input);
+        payload = await this.resolve(c, w.id, def.fallback.input);
       } catch (e) {
         if (e instanceof TemplateError) return null;
         throw e;

@@ -66,7 +66,13 @@ export class WorkflowService {
   }
 
   builder(name: string): WorkflowBuilder {
-    return new WorkflowBuilder(name, { hasResource: (n) => this.resources.has(n) });
+    return new WorkflowBuilder(name, {
+      hasResource: (n) => this.resources.has(n),
+      // A name the Conveyor already has keeps its factory: one resource, shared.
+      defineResource: (n, factory) => {
+        if (!this.resources.has(n)) this.resources.define(n, factory);
+      },
+    });
   }
 
   async start(

@@ -531,6 +531,37 @@ export function workflowsSuite(b: TestBackend): void {
       expect(check.workflows).toBe(2);
     });
 
+    it('a resource declared on the builder is created once, shared by the steps that list it', async () => {
+      let made = 0;
+      await work({ use: async (_p, ctx) => (await ctx.resources.get<{ n: number }>('counter')).n });
+      const def = cv
+        .workflow('res')
+        .resource('counter', () => ({ n: ++made }))
+        .step('a', 'use', { resources: ['counter'] })
+        .step('b', 'use', { resources: ['counter'], deps: ['a'] })
+        .build(); // plain JSON from here on
+      const result = await run(JSON.parse(JSON.stringify(def)) as typeof def);
+      expect(result.results).toEqual({ a: 1, b: 1 });
+      expect(made).toBe(1);
+    });
+
+    it('items enqueued by hand with a workflowId that names no run are plain items', async () => {
+      await work({ t: (p: number) => p });
+      const [a, b2] = await cv.enqueueWorkItems([
+        { id: 'hand-a', type: 't', payload: 1, workflowId: 'not-a-run', stepId: 'x' },
+        {
+          type: 't',
+          payload: 2,
+          workflowId: 'not-a-run',
+          stepId: 'y',
+          constraints: { dependencies: ['hand-a'] },
+        },
+      ]);
+      await waitFor(async () => (await cv.getWorkItem(b2!.id)).status === 'completed', 'both items');
+      expect((await cv.getWorkItem(a!.id)).output).toBe(1);
+      expect((await cv.listWorkflows()).workflows).toEqual([]);
+    });
+
     it('rejects bad definitions and bad input, naming the field, and writes nothing', async () => {
       await expect(
         cv.startWorkflow({ name: 'x', steps: [{ id: 'a', type: 't', deps: ['nope'] }] }),
