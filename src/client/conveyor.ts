@@ -4,6 +4,7 @@
  * exact names, the pull worker, subscriptions and shutdown. Every method validates its
  * arguments before touching the store and returns plain objects.
  */
+import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { ClosedError, LeaseLostError, NotFoundError, ValidationError } from '../core/errors.js';
@@ -23,6 +24,7 @@ import type { Engine } from '../engine/engine.js';
 import { subscribe, type EventListener, type Subscription } from '../engine/subscriptions.js';
 import {
   cancelSchema,
+  claimSchema,
   completeSchema,
   enqueueManySchema,
   executorSchema,
@@ -34,6 +36,7 @@ import {
   progressSchema,
   subscribeSchema,
   type CancelInput,
+  type ClaimInput,
   type CompleteInput,
   type EnqueueInput,
   type ExecutorInput,
@@ -45,9 +48,11 @@ import type { ResourceRegistry } from '../resources/registry.js';
 import { everyRow, listPage, nextCursor } from '../store/paging.js';
 import { toItemState, toWorkItem, type ExecutorRecord } from '../store/records.js';
 import { rebuildItemStates } from '../engine/replay.js';
+import { retryItem } from '../engine/retry.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
 import type { WorkflowBuilder } from '../workflow/builder.js';
 import type { WorkflowDefinition } from '../workflow/definition-types.js';
+import type { WorkflowDrafts } from '../workflow/drafts.js';
 import {
   WorkflowService,
   type StartWorkflowOptions,
@@ -55,6 +60,16 @@ import {
 } from '../workflow/workflow-service.js';
 import type { Workflow, WorkflowResult, WorkflowSummary } from '../workflow/workflow-view.js';
 import type { WorkflowStatus } from '../store/workflow-records.js';
+import type { WebhookAttemptRecord } from '../store/service-records.js';
+import {
+  deliverWebhooksSchema,
+  WEBHOOK_ITEM_TYPE,
+  WEBHOOK_QUEUE,
+  WebhookDelivery,
+  type DeliverWebhooksOptions,
+} from '../webhooks/delivery.js';
+import { parseAllowlist } from '../webhooks/address-policy.js';
+import { checkWebhookSecret, WebhookSecrets } from '../webhooks/secrets.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const toExecutor = (e: ExecutorRecord): Executor => ({
@@ -68,6 +83,7 @@ export class Conveyor {
   private readonly workers = new Set<Worker>();
   private readonly subscriptions = new Set<Subscription>();
   private closing: Promise<void> | undefined;
+  private webhookSecrets: WebhookSecrets | undefined;
   private readonly workflows: WorkflowService;
 
   constructor(
@@ -76,6 +92,11 @@ export class Conveyor {
     private readonly logger: Logger,
   ) {
     this.workflows = new WorkflowService(engine, resources);
+  }
+
+  /** The tenant of items and runs created without one. */
+  get defaultTenant(): string {
+    return this.engine.settings.defaultTenant;
   }
 
   /** Which backend this Conveyor stores in. */
@@ -97,6 +118,16 @@ export class Conveyor {
     return (await this.engine.enqueue(parsed)).map(toWorkItem);
   }
 
+  /**
+   * Runs a failed or cancelled item again, as a new item (final states stay final) with the
+   * same type, name, payload and constraints; its `retryOf` names the original. CONFLICT for
+   * an item in any other state, or a workflow's step.
+   */
+  async retryWorkItem(id: string): Promise<WorkItem> {
+    parseArg(nameSchema, id, 'id');
+    return toWorkItem(await this.engine.write((c) => retryItem(c, id)));
+  }
+
   // ---- push-style executors ----------------------------------------------------------
 
   async registerExecutor(id: string, options: ExecutorInput = {}): Promise<Executor> {
@@ -109,6 +140,29 @@ export class Conveyor {
       busy: o.busy ?? false,
     });
     return toExecutor(record);
+  }
+
+  /**
+   * For a registered executor that pulls (a remote worker over HTTP): takes up to `limit`
+   * queued items of `types` (any type when absent) that its capabilities allow, straight to
+   * `running` under a lease of `leaseMs`, in claim order. Report with complete/fail, passing
+   * the item's `leaseToken`; heartbeat or report progress before the lease runs out.
+   */
+  async claimWorkItems(executorId: string, options: ClaimInput = {}): Promise<WorkItem[]> {
+    parseArg(nameSchema, executorId, 'executorId');
+    const o = parseInput(claimSchema, options);
+    const executor = await this.engine.store.getExecutor(executorId);
+    if (!executor) throw new NotFoundError('executor', executorId, 'executorId');
+    const items = await this.engine.claim({
+      executorId,
+      types: o.types ?? null,
+      queues: o.queues ?? null,
+      capabilities: executor.capabilities,
+      tenant: o.tenant ?? null,
+      limit: o.limit ?? 1,
+      leaseMs: o.leaseMs ?? this.engine.settings.leaseMs,
+    });
+    return items.map(toWorkItem);
   }
 
   assignWorkItem(itemId: string, executorId: string): Promise<Receipt> {
@@ -274,6 +328,14 @@ export class Conveyor {
     return this.workflows.builder(name);
   }
 
+  /**
+   * Workflows assembled one call at a time (create → addPhase → addStep → start), as the
+   * HTTP API and MCP build them; `start` turns a draft into a run with the same id.
+   */
+  get drafts(): WorkflowDrafts {
+    return this.workflows.drafts;
+  }
+
   /** Starts a run of `definition` (JSON or a builder) with `input`; returns `{ id, status }`. */
   startWorkflow(
     definition: WorkflowDefinition | WorkflowBuilder,
@@ -307,6 +369,62 @@ export class Conveyor {
   /** Persists an event for a run; steps waiting for `name` complete with `payload`. */
   sendEvent(workflowId: string, name: string, payload?: unknown): Promise<{ eventId: string }> {
     return this.workflows.sendEvent(workflowId, name, payload);
+  }
+
+  // ---- webhooks (CONTRACT §6) ------------------------------------------------------------
+
+  /**
+   * Delivers webhooks from this process: finished tasks and workflows with a `webhookUrl`
+   * schedule a signed delivery (a durable item, retried with backoff) in the transaction
+   * that finished them, and a worker here delivers them. Call it in every process that
+   * finishes such items (the server does); `worker: false` only schedules. Resolves with
+   * the delivery worker, started (null with `worker: false`).
+   */
+  async deliverWebhooks(options: DeliverWebhooksOptions = {}): Promise<Worker | null> {
+    if (this.closing) throw new ClosedError();
+    const o = parseInput(deliverWebhooksSchema, options);
+    const configured = new Map<string, string>();
+    for (const [tenant, secret] of Object.entries(o.secrets ?? {}))
+      configured.set(tenant, checkWebhookSecret(secret, `secrets.${tenant}`));
+    const policy = {
+      allowPrivate: o.allowPrivate ?? false,
+      allowlist: parseAllowlist((o.allowlist ?? []).join(',')),
+    };
+    this.webhookSecrets = new WebhookSecrets(this.engine, configured);
+    const delivery = new WebhookDelivery(
+      this.engine,
+      this.workflows,
+      this.webhookSecrets,
+      { policy, retry: o.retry, timeoutMs: o.timeoutMs },
+      this.logger,
+    );
+    delivery.attach();
+    if (o.worker === false) return null;
+    const worker = this.worker({
+      id: `webhooks-${randomUUID().slice(0, 8)}`,
+      handlers: { [WEBHOOK_ITEM_TYPE]: delivery.handler },
+      queues: [WEBHOOK_QUEUE],
+      concurrency: o.concurrency ?? 8,
+    });
+    await worker.start();
+    return worker;
+  }
+
+  /** The tenant's webhook signing secret (`whsec_…`), created on first use; receivers verify with it. */
+  webhookSecret(tenant?: string): Promise<string> {
+    const t = parseArg(nameSchema, tenant ?? this.engine.settings.defaultTenant, 'tenant');
+    this.webhookSecrets ??= new WebhookSecrets(this.engine);
+    return this.webhookSecrets.forTenant(t);
+  }
+
+  /** Every delivery attempt of the webhooks about a task or workflow, oldest first. */
+  async getWebhookAttempts(
+    subjectId: string,
+    options: { limit?: number } = {},
+  ): Promise<WebhookAttemptRecord[]> {
+    parseArg(nameSchema, subjectId, 'id');
+    const o = parseInput(limitSchema, options);
+    return this.engine.store.webhookAttempts(subjectId, o.limit ?? 1000);
   }
 
   // ---- workers and events --------------------------------------------------------------

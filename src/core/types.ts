@@ -37,6 +37,10 @@ export interface ItemConstraints {
 export interface WorkItem {
   id: string;
   type: string;
+  /** Display name, or null. */
+  name: string | null;
+  /** The failed or cancelled item this one retries, or null. */
+  retryOf: string | null;
   payload: JsonValue;
   status: ItemStatus;
   priority: number;

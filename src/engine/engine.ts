@@ -21,6 +21,7 @@ import {
   settleSteps,
   type EngineSettings,
   type StepHooks,
+  type WebhookSink,
   type TxContext,
 } from './tx-context.js';
 import { enqueueSchema, parseInput, type ParsedEnqueue } from './validation.js';
@@ -51,6 +52,8 @@ export class Engine {
   readonly stats = { claims: 0, claimed: 0 };
   /** The workflow layer, once attached (see `hooks.ts`). */
   hooks: StepHooks | undefined;
+  /** Schedules webhook deliveries, once the service (or `deliverWebhooks`) attached one. */
+  webhookSink: WebhookSink | undefined;
   /** Store clock minus process clock, as last seen: 0 unless the database keeps time. */
   private clockOffsetMs = 0;
 
@@ -87,9 +90,11 @@ export class Engine {
           settings: this.settings,
           hooks: this.hooks,
           steps: newStepChanges(),
+          webhooks: [],
         };
         const value = await fn(c);
         await settleSteps(c);
+        if (c.webhooks.length > 0 && this.webhookSink) await this.webhookSink(c, c.webhooks.splice(0));
         if (effects.queued.size > 0) await tx.announceWork([...effects.queued.values()]);
         return value;
       });

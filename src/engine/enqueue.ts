@@ -35,6 +35,8 @@ export interface PlanExtras {
   mapIndex?: number | null;
   /** Start pending even without dependencies: the orchestrator queues it later. */
   held?: boolean;
+  /** `retryWorkItem`: the failed or cancelled item the new one retries. */
+  retryOf?: string;
 }
 
 export function planItem(input: ParsedEnqueue, index: number, defaultTenant: string): PlannedItem {
@@ -89,6 +91,8 @@ export function buildRecord(p: PlannedItem, now: number): ItemRecord {
     tenant: p.tenant,
     queue: input.queue ?? DEFAULT_QUEUE,
     type: input.type,
+    name: input.name ?? null,
+    retryOf: p.extras?.retryOf ?? null,
     payload: input.payload === undefined ? {} : (input.payload as ItemRecord['payload']),
     status: p.dependencies.length > 0 || p.extras?.held ? 'pending' : 'queued',
     priority,

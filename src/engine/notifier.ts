@@ -6,14 +6,14 @@
  * cheap change counter (SQLite's data_version), polled only while someone listens.
  */
 import { EventEmitter } from 'node:events';
-import type { Store } from '../store/store.js';
+import type { Store, WorkKind } from '../store/store.js';
 import type { Effects, Revocation } from './tx-context.js';
 
 export interface NotifierEvents {
   /** New events are in the log. */
   appended: [];
-  /** Items may have become claimable. */
-  work: [];
+  /** Items may have become claimable: these kinds (in-process commits), or any (another process's). */
+  work: [kinds?: WorkKind[]];
   /** These items' holders must stop (cancelled, expired, timed out, over budget). */
   revoked: [revocations: Revocation[]];
 }
@@ -33,7 +33,9 @@ export class Notifier extends EventEmitter<NotifierEvents> {
 
   publish(effects: Effects): void {
     if (effects.revoked.length > 0) this.emit('revoked', effects.revoked);
-    if (effects.work) this.emit('work');
+    // In-process commits say what they queued, so a worker that can take none of it stays
+    // asleep; another process's commit (poll) says nothing, and every worker looks.
+    if (effects.work) this.emit('work', [...effects.queued.values()]);
     if (effects.appended) this.emit('appended');
   }
 

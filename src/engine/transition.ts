@@ -71,6 +71,15 @@ export async function applyTransition(
     if (spec.to === 'queued') c.steps.queued.push(merged);
     else if (isTerminal(spec.to)) c.steps.finished.push(merged);
   }
+  if (merged.webhookUrl !== null && isTerminal(spec.to)) {
+    c.webhooks.push({
+      kind: 'task',
+      id: merged.id,
+      tenant: merged.tenant,
+      url: merged.webhookUrl,
+      status: spec.to,
+    });
+  }
   return { item: merged, receipt };
 }
 

@@ -64,6 +64,21 @@ export interface StepHooks {
   ): Promise<TransitionResult | null>;
 }
 
+/** A task or workflow with a webhook URL reached a final state in this transaction. */
+export interface WebhookNotice {
+  kind: 'task' | 'workflow';
+  id: string;
+  tenant: string;
+  url: string;
+  status: string;
+}
+
+/**
+ * Schedules the deliveries of webhooks inside the transaction that finished their subject,
+ * so a crash can never commit the final state without its delivery (see service/webhooks).
+ */
+export type WebhookSink = (c: TxContext, notices: WebhookNotice[]) => Promise<void>;
+
 export interface StepChanges {
   queued: ItemRecord[];
   finished: ItemRecord[];
@@ -85,6 +100,8 @@ export interface TxContext {
   hooks: StepHooks | undefined;
   /** Workflow steps this transaction queued or finished, for `hooks.settle` before commit. */
   steps: StepChanges;
+  /** Finished tasks and workflows whose webhooks the sink schedules before commit. */
+  webhooks: WebhookNotice[];
 }
 
 export const newEffects = (): Effects => ({ appended: false, work: false, queued: new Map(), revoked: [] });

@@ -115,6 +115,7 @@ export const enqueueSchema = z
   .strictObject({
     id: nameSchema.optional(),
     type: nameSchema,
+    name: z.string().min(1).max(500).optional(),
     payload: jsonSchema.optional(),
     priority: prioritySchema.optional(),
     queue: nameSchema.optional(),
@@ -180,6 +181,21 @@ export const failSchema = z.strictObject({
   leaseToken: z.number().int().optional(),
 });
 export type FailInput = z.input<typeof failSchema>;
+
+export const claimSchema = z.strictObject({
+  /** Only this tenant's items. */
+  tenant: nameSchema.optional(),
+  types: z.array(nameSchema).min(1).max(1000).optional(),
+  queues: z.array(nameSchema).min(1).max(1000).optional(),
+  limit: z.number().int().min(1).max(1000).optional(),
+  leaseMs: z
+    .number()
+    .int()
+    .min(1000)
+    .max(24 * 3600 * 1000)
+    .optional(),
+});
+export type ClaimInput = z.input<typeof claimSchema>;
 
 export const cancelSchema = z.strictObject({ reason: z.string().max(10_000).optional() });
 export type CancelInput = z.input<typeof cancelSchema>;

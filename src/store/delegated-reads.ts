@@ -35,4 +35,7 @@ export abstract class DelegatedReads implements StoreReads {
   mapChildren: StoreReads['mapChildren'] = (...a) => this.reads.mapChildren(...a);
   firstSignal: StoreReads['firstSignal'] = (...a) => this.reads.firstSignal(...a);
   workflowEvents: StoreReads['workflowEvents'] = (...a) => this.reads.workflowEvents(...a);
+  getDraft: StoreReads['getDraft'] = (...a) => this.reads.getDraft(...a);
+  webhookAttempts: StoreReads['webhookAttempts'] = (...a) => this.reads.webhookAttempts(...a);
+  tenantSecret: StoreReads['tenantSecret'] = (...a) => this.reads.tenantSecret(...a);
 }

@@ -14,6 +14,10 @@ export interface ItemRecord {
   tenant: string;
   queue: string;
   type: string;
+  /** Display name (the HTTP API's `name`), or null. */
+  name: string | null;
+  /** The failed or cancelled item this one retries (`retryWorkItem`), or null. */
+  retryOf: string | null;
   payload: JsonValue;
   status: ItemStatus;
   priority: number;
@@ -101,6 +105,8 @@ export function toWorkItem(r: ItemRecord): WorkItem {
   return {
     id: r.id,
     type: r.type,
+    name: r.name,
+    retryOf: r.retryOf,
     payload: r.payload,
     status: r.status,
     priority: r.priority,

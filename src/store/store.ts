@@ -30,6 +30,7 @@ import type {
   WorkflowRecord,
   WorkflowSpec,
 } from './workflow-records.js';
+import type { ServiceReads, ServiceWrites } from './service-records.js';
 
 export type Awaitable<T> = T | Promise<T>;
 
@@ -47,6 +48,8 @@ export interface ClaimSpec {
   types: readonly string[] | null;
   queues: readonly string[] | null;
   capabilities: readonly string[];
+  /** Only this tenant's items (a remote executor of one tenant); any tenant when absent. */
+  tenant?: string | null | undefined;
   now: number;
   limit: number;
 }
@@ -124,7 +127,7 @@ export interface WorkflowReads {
 }
 
 export interface StoreReads
-  extends ItemReads, ReceiptReads, EventReads, ExecutorReads, LogReads, WorkflowReads {}
+  extends ItemReads, ReceiptReads, EventReads, ExecutorReads, LogReads, WorkflowReads, ServiceReads {}
 
 /** Workflow rows and the shared state of policies; only inside `Store.write`. */
 export interface WorkflowWrites {
@@ -227,7 +230,7 @@ export interface Wakeups {
   onWake(waiterId: string, fn: () => void): () => void;
 }
 
-export type WriteTx = StoreReads & StoreWrites & WorkflowWrites;
+export type WriteTx = StoreReads & StoreWrites & WorkflowWrites & ServiceWrites;
 
 export interface Store extends StoreReads {
   readonly kind: 'sqlite' | 'postgres';

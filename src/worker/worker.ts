@@ -19,6 +19,7 @@ import type { ClaimRequest, HeldLease } from '../engine/leases.js';
 import type { Revocation } from '../engine/tx-context.js';
 import type { Resources } from '../resources/registry.js';
 import type { ItemRecord } from '../store/records.js';
+import type { WorkKind } from '../store/store.js';
 import { createHandlerContext, settlementForError, settlementForOutput } from './handler-context.js';
 import { BatchCollector, type BatchHandler, type BatchRun } from './batch-collector.js';
 import { SettleBatcher } from './settle-batcher.js';
@@ -31,6 +32,9 @@ interface Run extends BatchRun {
   /** Set once the outcome is decided (result, timeout, cancel, lost lease, shutdown). */
   done: boolean;
 }
+
+/** The longest delay a Node timer takes (2^31−1 ms); longer ones fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 export class Worker {
   readonly id: string;
@@ -186,7 +190,19 @@ export class Worker {
     this.onStopped(this);
   }
 
-  private readonly onWork = () => this.requestFill();
+  private readonly onWork = (kinds?: readonly WorkKind[]) => {
+    if (kinds === undefined || kinds.some((k) => this.canTake(k))) this.requestFill();
+  };
+
+  /** Whether items of this kind are ones this worker could claim. */
+  private canTake(k: WorkKind): boolean {
+    const o = this.o;
+    return (
+      o.types.includes(k.type) &&
+      (o.queues === null || o.queues.includes(k.queue)) &&
+      k.capabilities.every((c) => o.capabilities.includes(c))
+    );
+  }
 
   /** A writer in some process woke us (and removed our registration). */
   private readonly onWake = () => {
@@ -325,10 +341,7 @@ export class Worker {
     const ctx = createHandlerContext(this.engine, record, this.id, controller.signal, this.resources);
     const run: Run = { record, controller, ctx, timer: undefined, done: false };
     this.active.set(record.id, run);
-    if (record.deadlineAt !== null) {
-      const ms = record.deadlineAt - this.engine.now();
-      run.timer = setTimeout(() => this.onTimeout(run), Math.max(0, ms));
-    }
+    if (record.deadlineAt !== null) this.armDeadline(run, record.deadlineAt);
     if (record.policies?.batch) {
       this.batches.add(run);
       return;
@@ -342,6 +355,18 @@ export class Worker {
         (error: unknown) => settlementForError(record, error),
       )
       .then((s) => this.report(run, s));
+  }
+
+  /**
+   * Times the run out at `deadlineAt`. Node's timers hold at most 2^31−1 ms (24.8 days) and
+   * fire at once for more, so a longer limit waits in steps of that size.
+   */
+  private armDeadline(run: Run, deadlineAt: number): void {
+    const ms = Math.max(0, deadlineAt - this.engine.now());
+    run.timer = setTimeout(
+      () => (ms > MAX_TIMER_MS ? this.armDeadline(run, deadlineAt) : this.onTimeout(run)),
+      Math.min(ms, MAX_TIMER_MS),
+    );
   }
 
   private onTimeout(run: Run): void {

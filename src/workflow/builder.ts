@@ -43,6 +43,7 @@ export class WorkflowBuilder {
   private readonly steps: StepDefinition[] = [];
   private readonly connections: Connection[] = [];
   private failurePolicy: StepFailurePolicy | undefined;
+  private about: string | undefined;
   private readonly factories = new Map<string, ResourceFactory>();
   /** The factories of resources declared with `.resource()`, for the Conveyor to register. */
   readonly resourceFactories: ReadonlyMap<string, ResourceFactory> = this.factories;
@@ -72,6 +73,12 @@ export class WorkflowBuilder {
     return this;
   }
 
+  /** What the workflow is for, for people (the API and dashboard show it). */
+  description(text: string): this {
+    this.about = text;
+    return this;
+  }
+
   onStepFailure(policy: StepFailurePolicy): this {
     this.failurePolicy = policy;
     return this;
@@ -95,6 +102,7 @@ export class WorkflowBuilder {
     applyConnections(steps, this.connections);
     const draft: WorkflowDefinition = {
       name: this.name,
+      ...(this.about !== undefined ? { description: this.about } : {}),
       ...(this.failurePolicy ? { onStepFailure: this.failurePolicy } : {}),
       ...(this.phases.length > 0 ? { phases: this.phases } : {}),
       steps,

@@ -115,6 +115,8 @@ export interface StepDefinition {
 
 export interface WorkflowDefinition {
   name: string;
+  /** What the workflow is for, for people (shown by the API and dashboard). */
+  description?: string;
   /** Default 'failFast': the first step that fails for good fails the workflow and cancels the rest. */
   onStepFailure?: StepFailurePolicy;
   phases?: PhaseDefinition[];

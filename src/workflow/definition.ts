@@ -22,8 +22,8 @@ import {
 import type { StepDefinition, WorkflowDefinition } from './definition-types.js';
 import { STEP_ID_PATTERN } from './templates.js';
 
-const MAX_STEPS = 10_000;
-const MAX_PHASES = 1_000;
+export const MAX_STEPS = 10_000;
+export const MAX_PHASES = 1_000;
 const MAX_DEPS = 1_000;
 const MAX_RESOURCES = 1_000;
 
@@ -118,7 +118,7 @@ const EXCLUSIVE: readonly (readonly [StepKey, StepKey])[] = [
   ),
 ];
 
-const stepSchema = z
+export const stepSchema = z
   .strictObject(stepFields)
   .superRefine((step, ctx) => {
     for (const [kind, field] of EXCLUSIVE) {
@@ -134,7 +134,7 @@ const stepSchema = z
   // Editors validating against the JSON Schema see the same exclusions.
   .meta({ allOf: EXCLUSIVE.map((pair) => ({ not: { required: [...pair] } })) });
 
-const phaseSchema = z.strictObject({
+export const phaseSchema = z.strictObject({
   id: idSchema,
   name: z.string().min(1).max(200).exactOptional(),
   dependsOn: z.array(idSchema).max(MAX_PHASES).exactOptional(),
@@ -143,6 +143,7 @@ const phaseSchema = z.strictObject({
 export const workflowDefinitionSchema = z
   .strictObject({
     name: nameSchema,
+    description: z.string().max(10_000).exactOptional(),
     onStepFailure: z.enum(['failFast', 'continue']).exactOptional(),
     phases: z.array(phaseSchema).max(MAX_PHASES).exactOptional(),
     steps: z.array(stepSchema).min(1, 'must hold at least one step').max(MAX_STEPS),

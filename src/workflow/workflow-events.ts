@@ -8,6 +8,8 @@
 import type { TxContext } from '../engine/tx-context.js';
 import type { WorkflowPatch, WorkflowRecord, WorkflowSpec } from '../store/workflow-records.js';
 
+const FINAL = new Set(['completed', 'failed', 'cancelled']);
+
 export async function logWorkflowCreated(c: TxContext, w: WorkflowRecord, spec: WorkflowSpec): Promise<void> {
   await append(c, w, 'workflow.created', { state: { ...w }, definition: spec.definition, input: spec.input });
 }
@@ -19,6 +21,15 @@ export async function patchWorkflow(
   patch: WorkflowPatch,
 ): Promise<WorkflowRecord> {
   await c.tx.updateWorkflow(w.id, patch);
+  if (w.webhookUrl !== null && patch.status !== undefined && FINAL.has(patch.status)) {
+    c.webhooks.push({
+      kind: 'workflow',
+      id: w.id,
+      tenant: w.tenant,
+      url: w.webhookUrl,
+      status: patch.status,
+    });
+  }
   await append(c, w, 'workflow.updated', { from: w.status, to: patch.status ?? w.status, patch });
   return { ...w, ...patch };
 }

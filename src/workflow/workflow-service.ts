@@ -17,6 +17,7 @@ import { WORKFLOW_STATUSES, type WorkflowRecord } from '../store/workflow-record
 import { WorkflowBuilder } from './builder.js';
 import { compileWorkflow } from './compile.js';
 import { parseWorkflowDefinition } from './definition.js';
+import { WorkflowDrafts } from './drafts.js';
 import { Orchestrator } from './orchestrator.js';
 import { cancelRun, deliverEvent, startRun } from './run-control.js';
 import { rebuildWorkflowStates } from './workflow-replay.js';
@@ -56,6 +57,8 @@ const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
 export class WorkflowService {
   readonly orchestrator: Orchestrator;
+  /** Workflows assembled one call at a time, then started. */
+  readonly drafts: WorkflowDrafts;
 
   constructor(
     private readonly engine: Engine,
@@ -63,6 +66,15 @@ export class WorkflowService {
   ) {
     this.orchestrator = new Orchestrator(resources);
     engine.hooks = this.orchestrator;
+    this.drafts = new WorkflowDrafts(engine, async (c, definition, input, o) => {
+      const compiled = compileWorkflow(definition, { hasResource: (n) => this.resources.has(n) });
+      const { workflow } = await startRun(c, compiled, input, {
+        id: o.id,
+        tenant: o.tenant,
+        webhookUrl: o.webhookUrl ?? undefined,
+      });
+      return { id: workflow.id, status: workflow.status };
+    });
   }
 
   builder(name: string): WorkflowBuilder {

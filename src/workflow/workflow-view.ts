@@ -34,6 +34,7 @@ export interface WorkflowStep {
 export interface Workflow {
   id: string;
   name: string;
+  description: string | null;
   status: WorkflowStatus;
   tenant: string;
   input: JsonValue;
@@ -51,7 +52,10 @@ export interface Workflow {
 }
 
 /** A run in a list: everything but its input, its definition's phases and its steps. */
-export type WorkflowSummary = Omit<Workflow, 'input' | 'phases' | 'steps' | 'results' | 'errors'>;
+export type WorkflowSummary = Omit<
+  Workflow,
+  'description' | 'input' | 'phases' | 'steps' | 'results' | 'errors'
+>;
 
 /** What `waitForWorkflow` resolves to. */
 export interface WorkflowResult {
@@ -119,6 +123,7 @@ export function toWorkflow(w: WorkflowRecord, items: ItemRecord[], spec: RunSpec
   });
   return {
     ...toWorkflowSummary(w),
+    description: definition.description ?? null,
     input: spec.input,
     phases: definition.phases ?? [],
     steps,

@@ -8,6 +8,7 @@ import type { TestBackend } from '../helpers/backends.js';
 import { badInputSuite } from './bad-input.js';
 import { primitivesSuite } from './primitives.js';
 import { receiptsTamperSuite } from './receipts-tamper.js';
+import { serviceSuite } from './service.js';
 import { replaySuite } from './replay.js';
 import { subscribeSuite } from './subscribe.js';
 import { workerSuite } from './worker.js';
@@ -21,6 +22,7 @@ export const CONFORMANCE_SUITES = {
   subscribe: subscribeSuite,
   worker: workerSuite,
   workflows: workflowsSuite,
+  service: serviceSuite,
 } as const;
 
 export function runStoreConformance(

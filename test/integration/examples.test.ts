@@ -117,6 +117,17 @@ describe('examples', () => {
     );
   });
 
+  it('the HTTP guide example is examples/http-quick-start.mjs, and it runs', async () => {
+    const file = readFileSync(join(root, 'examples/http-quick-start.mjs'), 'utf8');
+    expect(firstJsBlock('docs/http.md', '## A first request')).toBe(file);
+    const run = await runExample('examples/http-quick-start.mjs');
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(
+      "task.completed { greeting: 'hello, Ada' }\ncompleted { greet: { greeting: 'hello, Lin' } }\nreceipts valid: true\n",
+    );
+  });
+
   it('the three workflow pipelines run to completion', async () => {
     const expected: Record<string, string> = {
       'examples/data-enrichment.mjs':

@@ -77,7 +77,7 @@ CREATE TABLE items (
   receipt_hash      TEXT,
   lease_token       INTEGER NOT NULL,
   lease_expires_at  INTEGER
-, policies TEXT, map_index INTEGER, unfinished_deps INTEGER NOT NULL DEFAULT 0) STRICT;
+, policies TEXT, map_index INTEGER, unfinished_deps INTEGER NOT NULL DEFAULT 0, name TEXT, retry_of TEXT) STRICT;
 
 CREATE TABLE rate_limits (
   key         TEXT    PRIMARY KEY,
@@ -109,6 +109,38 @@ CREATE TABLE step_cache (
   output      TEXT    NOT NULL,                    -- JSON
   expires_at  INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
+
+CREATE TABLE tenant_secrets (
+  tenant          TEXT    PRIMARY KEY,
+  webhook_secret  TEXT    NOT NULL,                -- whsec_<base64>
+  created_at      INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE webhook_attempts (
+  seq          INTEGER PRIMARY KEY,
+  tenant       TEXT    NOT NULL,
+  subject_id   TEXT    NOT NULL,                   -- the task or workflow the webhook is about
+  delivery_id  TEXT    NOT NULL,                   -- the delivery's work item
+  webhook_id   TEXT    NOT NULL,                   -- the `webhook-id` header (same on every retry)
+  event_type   TEXT    NOT NULL,
+  url          TEXT    NOT NULL,
+  attempt      INTEGER NOT NULL,
+  at           INTEGER NOT NULL,
+  status_code  INTEGER,                            -- NULL when no response came back
+  duration_ms  REAL    NOT NULL,
+  outcome      TEXT    NOT NULL,                   -- delivered | failed | blocked
+  error        TEXT
+) STRICT;
+
+CREATE TABLE workflow_drafts (
+  seq          INTEGER PRIMARY KEY,
+  id           TEXT    NOT NULL UNIQUE,
+  tenant       TEXT    NOT NULL,
+  name         TEXT    NOT NULL,
+  document     TEXT    NOT NULL,                   -- JSON {description, phases, steps, input, webhookUrl}
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL
+) STRICT;
 
 CREATE TABLE workflow_signals (
   seq          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -155,6 +187,8 @@ CREATE INDEX items_status ON items (status, seq);
 CREATE INDEX items_tenant ON items (tenant, seq);
 
 CREATE INDEX items_workflow ON items (workflow_id, seq) WHERE workflow_id IS NOT NULL;
+
+CREATE INDEX webhook_attempts_subject ON webhook_attempts (subject_id, seq);
 
 CREATE INDEX workflow_signals_name ON workflow_signals (workflow_id, name, seq);
 

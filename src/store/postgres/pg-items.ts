@@ -28,17 +28,20 @@ function filterSql(filter: ItemFilter, values: unknown[]): string[] {
   return where;
 }
 
-// $1 queues (text[] or NULL for any), $2 types (same), $3 capabilities (JSON array text).
+// $1 queues (text[] or NULL for any), $2 types (same), $3 capabilities (JSON array text),
+// $4 tenant (NULL for any).
 const CLAIMABLE_WHERE = `
   status = 'queued'
   AND ($1::text[] IS NULL OR queue = ANY($1::text[]))
   AND ($2::text[] IS NULL OR type = ANY($2::text[]))
-  AND (required_caps = '[]' OR required_caps::jsonb <@ $3::jsonb)`;
+  AND (required_caps = '[]' OR required_caps::jsonb <@ $3::jsonb)
+  AND ($4::text IS NULL OR tenant = $4::text)`;
 
 const claimParams = (spec: Omit<ClaimSpec, 'now' | 'limit'>) => [
   spec.queues ? [...spec.queues] : null,
   spec.types ? [...spec.types] : null,
   JSON.stringify(spec.capabilities),
+  spec.tenant ?? null,
 ];
 
 /** Item reads; with `locking` (inside a write transaction) `getItem` locks FOR UPDATE, `getItems` FOR SHARE. */
@@ -142,8 +145,8 @@ export function createPgLockingReads(
     // rows another claimer holds are skipped, not waited for.
     claimCandidates(spec) {
       return rows(
-        `SELECT * FROM items WHERE ${CLAIMABLE_WHERE} AND run_at <= $4
-          ORDER BY priority DESC, run_at ASC, seq ASC LIMIT $5 FOR UPDATE SKIP LOCKED`,
+        `SELECT * FROM items WHERE ${CLAIMABLE_WHERE} AND run_at <= $5
+          ORDER BY priority DESC, run_at ASC, seq ASC LIMIT $6 FOR UPDATE SKIP LOCKED`,
         [...claimParams(spec), spec.now, spec.limit],
       );
     },

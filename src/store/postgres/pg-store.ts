@@ -19,6 +19,7 @@ import { PgListener } from './pg-listener.js';
 import { migratePg } from './pg-migrate.js';
 import { createPgReads } from './pg-records.js';
 import { createPgWorkflowReads } from './pg-workflows.js';
+import { createPgServiceReads } from './pg-service.js';
 import { PgTx } from './pg-tx.js';
 import {
   isConnectionError,
@@ -77,6 +78,7 @@ export class PgStore extends DelegatedReads implements Store {
       ...createPgItemReads(query, false),
       ...createPgReads(query),
       ...createPgWorkflowReads(query, false),
+      ...createPgServiceReads(query),
     };
     this.listener = new PgListener(config, this.logger);
     this.clock = new PgClock(this.pool);

@@ -25,6 +25,7 @@ import type { StoreWrites, WorkKind, WriteTx } from '../store.js';
 import { createPgItemReads, createPgLockingReads } from './pg-items.js';
 import { createPgReads } from './pg-records.js';
 import { PgWorkflowTx } from './pg-workflow-tx.js';
+import { createPgServiceReads, createPgServiceWrites } from './pg-service.js';
 import { inlineSql, queryOn, sqlState, type Query } from './pg-sql.js';
 import {
   appendEventsSql,
@@ -88,6 +89,8 @@ export class PgTx {
     return {
       ...reads,
       ...this.workflows.view(),
+      ...createPgServiceReads(read),
+      ...createPgServiceWrites((sql) => void this.statements.push(sql)),
       getItem: async (id) => {
         const held = this.locked.get(id);
         if (held) return held;

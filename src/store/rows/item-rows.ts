@@ -14,6 +14,8 @@ export interface ItemRow {
   tenant: string;
   queue: string;
   type: string;
+  name: string | null;
+  retry_of: string | null;
   payload: string;
   status: string;
   priority: number;
@@ -78,6 +80,8 @@ export function toItemRecord(r: ItemRow): ItemRecord {
     tenant: r.tenant,
     queue: r.queue,
     type: r.type,
+    name: r.name,
+    retryOf: r.retry_of,
     payload: parse<JsonValue>(r.payload),
     status: r.status as ItemStatus,
     priority: r.priority,
@@ -122,6 +126,8 @@ export function toInsertParams(r: ItemRecord): Omit<ItemRow, 'seq'> {
     tenant: r.tenant,
     queue: r.queue,
     type: r.type,
+    name: r.name,
+    retry_of: r.retryOf,
     payload: json(r.payload),
     status: r.status,
     priority: r.priority,

@@ -59,6 +59,7 @@ const CLAIMABLE_WHERE = `
   status = 'queued'
   AND (@queues IS NULL OR queue IN (SELECT value FROM json_each(@queues)))
   AND (@types IS NULL OR type IN (SELECT value FROM json_each(@types)))
+  AND (@tenant IS NULL OR tenant = @tenant)
   AND (required_caps = '[]' OR NOT EXISTS (
         SELECT 1 FROM json_each(items.required_caps) AS rc
         WHERE rc.value NOT IN (SELECT value FROM json_each(@caps))))`;
@@ -120,6 +121,7 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
     queues: spec.queues ? JSON.stringify(spec.queues) : null,
     types: spec.types ? JSON.stringify(spec.types) : null,
     caps: JSON.stringify(spec.capabilities),
+    tenant: spec.tenant ?? null,
   });
 
   return {

@@ -16,6 +16,7 @@ import { createSqliteItems } from './sqlite-items.js';
 import { createSqliteWorkflows } from './sqlite-workflows.js';
 import { createSqliteLogs } from './sqlite-logs.js';
 import { createSqliteReceipts } from './sqlite-receipts.js';
+import { createSqliteService } from './sqlite-service.js';
 import { Checkpointer } from './checkpointer.js';
 import { TxLock } from './tx-lock.js';
 
@@ -74,6 +75,7 @@ export class SqliteStore extends DelegatedReads implements Store {
       ...createSqliteExecutors(this.db),
       ...createSqliteLogs(this.db),
       ...createSqliteWorkflows(this.db),
+      ...createSqliteService(this.db),
       // One process per file is woken in-process; others notice data_version move.
       announceWork: () => undefined,
     };
