@@ -22,7 +22,7 @@ export default tseslint.config(
   },
   {
     // Bodies that come back over HTTP are untyped JSON; these tests check them by value.
-    files: ['test/integration/http-*.test.ts', 'test/helpers/api-server.ts'],
+    files: ['test/integration/http-*.test.ts', 'test/integration/mcp.test.ts', 'test/helpers/api-server.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',

@@ -23,6 +23,7 @@ import { executorRoutes } from './routes/executors.js';
 import { systemRoutes } from './routes/system.js';
 import { taskRoutes } from './routes/tasks.js';
 import { workflowRoutes } from './routes/workflows.js';
+import { mcpRoutes } from '../mcp/http.js';
 
 /** Documentation of the API itself: readable without a key (it holds no tenant's data). */
 const PUBLIC = new Set(['/openapi.json', '/docs']);
@@ -135,6 +136,7 @@ export async function buildApp(
   executorRoutes(app, cv, config.apiKeys.size > 0);
   workflowRoutes(app, cv, config.maxWorkflowSteps);
   systemRoutes(app, cv, metrics, config.sseHeartbeatSeconds);
+  mcpRoutes(app, cv, config.maxWorkflowSteps);
   await app.ready();
   return { app, metrics };
 }

@@ -8,51 +8,43 @@
  * CONVEYOR_API_KEY_FILE, and the CONVEYOR_WEBHOOK_* settings. SIGINT or SIGTERM drains
  * the workers and closes the store.
  */
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { ConveyorError } from '../../core/errors.js';
-import type { Handler } from '../../worker/handler-context.js';
-import { startServer } from './server.js';
-
-async function loadHandlers(path: string | undefined): Promise<Record<string, Handler>> {
-  if (!path) return {};
-  const mod = (await import(pathToFileURL(resolve(path)).href)) as {
-    default?: Record<string, Handler>;
-    handlers?: Record<string, Handler>;
-  };
-  const handlers = mod.handlers ?? mod.default;
-  if (!handlers || typeof handlers !== 'object')
-    throw new Error(
-      `CONVEYOR_HANDLERS: ${path} exports no handlers (export default { type: fn } or export const handlers)`,
-    );
-  return handlers;
-}
+import { loadHandlers } from '../handlers-module.js';
+import { startServer, type RunningServer } from './server.js';
 
 async function main(): Promise<void> {
   const workersText = process.env.CONVEYOR_WORKERS;
   const workers = workersText === undefined || workersText === '' ? 4 : Number(workersText);
   if (!Number.isInteger(workers) || workers < 0 || workers > 10_000)
     throw new Error('CONVEYOR_WORKERS must be a whole number from 0 to 10000');
-  const server = await startServer({
-    handlers: await loadHandlers(process.env.CONVEYOR_HANDLERS),
-    workers,
-    logger: process.env.CONVEYOR_LOG === 'debug' ? { level: 'debug' } : { level: 'warn' },
-  });
+  // Signals are handled from the start: one that comes while the server is still starting
+  // closes it once it is up, instead of killing the process half way.
   let stopping = false;
+  const start: { server?: Promise<RunningServer> } = {};
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`conveyor: ${signal}: draining workers and closing`);
-    server.close().then(
-      () => process.exit(0),
-      (e: unknown) => {
-        console.error(`conveyor: closing failed: ${String(e)}`);
-        process.exit(1);
-      },
-    );
+    // Before the start began there is nothing to close.
+    (start.server ?? Promise.resolve(undefined))
+      .then((server) => server?.close())
+      .then(
+        () => process.exit(0),
+        (e: unknown) => {
+          console.error(`conveyor: closing failed: ${String(e)}`);
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  const handlers = await loadHandlers(process.env.CONVEYOR_HANDLERS);
+  start.server = startServer({
+    handlers,
+    workers,
+    logger: process.env.CONVEYOR_LOG === 'debug' ? { level: 'debug' } : { level: 'warn' },
+  });
+  await start.server;
 }
 
 main().catch((e: unknown) => {

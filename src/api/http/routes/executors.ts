@@ -22,7 +22,7 @@ import {
   progressBody,
   startBody,
 } from '../schemas.js';
-import { ownTask } from './tasks.js';
+import { ownTask } from '../../../client/api-operations.js';
 
 type ErrorInput = string | { message: string; code?: string };
 

@@ -7,118 +7,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { Conveyor } from '../../../client/conveyor.js';
 import { receiptView, taskView, logView } from '../../../client/views.js';
-import { NotFoundError, ValidationError } from '../../../core/errors.js';
 import { ITEM_STATUSES, type ItemStatus } from '../../../core/item-state.js';
-import type { JsonValue, WorkItem } from '../../../core/types.js';
-import type { EnqueueInput } from '../../../engine/validation.js';
+import { ownTask, parseStatuses, toEnqueue, type CreateTaskBody } from '../../../client/api-operations.js';
 import { createTaskBody, idParams, limitQuery, listTasksQuery } from '../schemas.js';
 
-export interface TaskFields {
-  name?: string;
-  type?: string;
-  agent_name?: string;
-  payload?: unknown;
-  agent_instructions?: string;
-  priority?: number | 'low' | 'normal' | 'high' | 'critical';
-  timeout_seconds?: number;
-  max_retries?: number;
-  required_capabilities?: string[];
-}
-
-interface CreateTask extends TaskFields {
-  queue?: string;
-  webhook_url?: string;
-  dependencies?: string[];
-  idempotency_key?: string;
-  delay_seconds?: number;
-  budget?: Record<string, number>;
-  backoff?: { type?: 'exponential' | 'fixed' | 'linear'; base_ms?: number; max_ms?: number; jitter?: number };
-}
-
-/**
- * `type` or `agent_name` (the seed's agent tasks: the agent is the handler type, its
- * instructions the payload), and `payload` or `agent_instructions`; not both of a pair.
- */
-export function handlerOf(body: TaskFields, prefix = ''): { type: string; payload: JsonValue } {
-  if (body.type !== undefined && body.agent_name !== undefined)
-    throw new ValidationError([
-      { field: `${prefix}agent_name`, message: 'give type or agent_name, not both' },
-    ]);
-  const type = body.type ?? body.agent_name;
-  if (type === undefined)
-    throw new ValidationError([{ field: `${prefix}type`, message: 'is required (or agent_name)' }]);
-  if (body.payload !== undefined && body.agent_instructions !== undefined)
-    throw new ValidationError([
-      { field: `${prefix}agent_instructions`, message: 'give payload or agent_instructions, not both' },
-    ]);
-  const payload =
-    body.agent_instructions !== undefined
-      ? { instructions: body.agent_instructions, ...(body.agent_name ? { agent: body.agent_name } : {}) }
-      : (body.payload ?? {});
-  return { type, payload: payload as JsonValue };
-}
-
-const ms = (seconds: number) => Math.max(1, Math.round(seconds * 1000));
-
-function toEnqueue(body: CreateTask, tenant: string): EnqueueInput {
-  const { type, payload } = handlerOf(body);
-  const b = body.backoff;
-  return {
-    type,
-    payload,
-    tenant,
-    ...(body.name !== undefined ? { name: body.name } : {}),
-    ...(body.priority !== undefined ? { priority: body.priority } : {}),
-    ...(body.queue !== undefined ? { queue: body.queue } : {}),
-    ...(body.webhook_url !== undefined ? { webhookUrl: body.webhook_url } : {}),
-    ...(body.idempotency_key !== undefined ? { idempotencyKey: body.idempotency_key } : {}),
-    ...(body.delay_seconds !== undefined ? { delayMs: Math.round(body.delay_seconds * 1000) } : {}),
-    ...(body.budget !== undefined ? { budget: body.budget } : {}),
-    constraints: {
-      ...(body.timeout_seconds !== undefined ? { maxDurationMs: ms(body.timeout_seconds) } : {}),
-      ...(body.max_retries !== undefined ? { maxRetries: body.max_retries } : {}),
-      ...(body.required_capabilities !== undefined
-        ? { requiredCapabilities: body.required_capabilities }
-        : {}),
-      ...(body.dependencies !== undefined ? { dependencies: body.dependencies } : {}),
-      ...(b !== undefined
-        ? {
-            backoff: {
-              ...(b.type !== undefined ? { type: b.type } : {}),
-              ...(b.base_ms !== undefined ? { baseMs: b.base_ms } : {}),
-              ...(b.max_ms !== undefined ? { maxMs: b.max_ms } : {}),
-              ...(b.jitter !== undefined ? { jitter: b.jitter } : {}),
-            },
-          }
-        : {}),
-    },
-  };
-}
-
-/** The task if it is the tenant's; NOT_FOUND otherwise (never "it exists but is not yours"). */
-export async function ownTask(cv: Conveyor, tenant: string, id: string): Promise<WorkItem> {
-  const task = await cv.getWorkItem(id);
-  if (task.tenant !== tenant) throw new NotFoundError('work item', id, 'id');
-  return task;
-}
-
-export function parseStatuses(
-  csv: string | undefined,
-  allowed: readonly string[],
-  field: string,
-): string[] | undefined {
-  if (csv === undefined) return undefined;
-  const list = csv.split(',').filter((s) => s !== '');
-  const bad = list.find((s) => !allowed.includes(s));
-  if (bad !== undefined)
-    throw new ValidationError([
-      { field, message: `${JSON.stringify(bad)} is not one of ${allowed.join(', ')}` },
-    ]);
-  return list;
-}
-
 export function taskRoutes(app: FastifyInstance, cv: Conveyor): void {
-  app.post<{ Body: CreateTask }>(
+  app.post<{ Body: CreateTaskBody }>(
     '/api/tasks',
     { schema: { tags: ['tasks'], summary: 'Create a task', body: createTaskBody } },
     async (request, reply) => {
