@@ -29,7 +29,7 @@ import {
   workflowStatusView,
   workflowView,
 } from '../../client/views.js';
-import { ConveyorError } from '../../core/errors.js';
+import { toHttpError } from '../http/error-mapping.js';
 import { ITEM_STATUSES, type ItemStatus } from '../../core/item-state.js';
 
 const id = z
@@ -78,6 +78,17 @@ const workflowTask = z.strictObject({
     .describe('earlier tasks of the workflow, by id or name'),
 });
 
+/** What a workflow is created with, by workflow_create and invoke_async alike. */
+const workflowFields = {
+  name: id,
+  description: z.string().max(10_000).optional(),
+  input: z.unknown().optional(),
+  webhook_url: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .optional(),
+};
+
 const phase = z.strictObject({
   phase_id: text(100),
   name: text(200).optional(),
@@ -92,13 +103,8 @@ const ok = (value: Record<string, unknown>): CallToolResult => ({
 
 /** A failure as a tool error with the API's error body, so an agent can read the code and field. */
 function failed(e: unknown): CallToolResult {
-  const error =
-    e instanceof ConveyorError
-      ? e.code === 'TENANT_MISMATCH'
-        ? { code: 'NOT_FOUND', message: 'a dependency was not found' }
-        : e.toJSON()
-      : { code: 'INTERNAL', message: 'internal error' };
-  return { content: [{ type: 'text', text: JSON.stringify({ error }) }], isError: true };
+  const { body } = toHttpError(e);
+  return { content: [{ type: 'text', text: JSON.stringify(body) }], isError: true };
 }
 
 const run = async (fn: () => Promise<Record<string, unknown>>): Promise<CallToolResult> => {
@@ -185,13 +191,7 @@ export function createMcpServer(cv: Conveyor, options: McpToolOptions): McpServe
     'workflow_create',
     'Create a workflow draft; add phases and tasks, then workflow_start.',
     z.strictObject({
-      name: id,
-      description: z.string().max(10_000).optional(),
-      input: z.unknown().optional(),
-      webhook_url: z
-        .url({ protocol: /^https?$/ })
-        .max(2048)
-        .optional(),
+      ...workflowFields,
     }),
     async (a) => {
       const made = await createWorkflow(cv, tenant, a, maxSteps);
@@ -234,13 +234,7 @@ export function createMcpServer(cv: Conveyor, options: McpToolOptions): McpServe
     'invoke_async',
     'Create and start a workflow in one call; returns a threadId to poll with invoke_status.',
     z.strictObject({
-      name: id,
-      description: z.string().max(10_000).optional(),
-      input: z.unknown().optional(),
-      webhook_url: z
-        .url({ protocol: /^https?$/ })
-        .max(2048)
-        .optional(),
+      ...workflowFields,
       idempotency_key: text(500).optional(),
       phases: z.array(phase).max(1000).optional(),
       tasks: z.array(workflowTask).max(maxSteps).optional().describe('tasks in the workflow_add_task form'),
