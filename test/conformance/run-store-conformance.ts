@@ -6,6 +6,7 @@
 import { describe } from 'vitest';
 import type { TestBackend } from '../helpers/backends.js';
 import { badInputSuite } from './bad-input.js';
+import { claimByTypeSuite } from './claim-by-type.js';
 import { primitivesSuite } from './primitives.js';
 import { receiptsTamperSuite } from './receipts-tamper.js';
 import { serviceSuite } from './service.js';
@@ -21,6 +22,7 @@ export const CONFORMANCE_SUITES = {
   receipts: receiptsTamperSuite,
   subscribe: subscribeSuite,
   worker: workerSuite,
+  'claim-by-type': claimByTypeSuite,
   workflows: workflowsSuite,
   service: serviceSuite,
 } as const;

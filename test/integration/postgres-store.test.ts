@@ -64,7 +64,7 @@ describe.skipIf(!available)('postgres store', () => {
       const rows = await sql<{ version: number }>(
         `SELECT version FROM ${schema}.schema_migrations ORDER BY version`,
       );
-      expect(rows.map((r) => r.version)).toEqual([1, 2, 3]);
+      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
       await all[0]!.enqueueWorkItem({ type: 't' });
       expect((await all[4]!.getCounts()).queued).toBe(1);
     } finally {

@@ -178,6 +178,8 @@ CREATE INDEX item_logs_item ON item_logs (item_id, seq);
 
 CREATE INDEX items_claim ON items (priority DESC, run_at, seq) WHERE status = 'queued';
 
+CREATE INDEX items_claim_type ON items (type, priority DESC, run_at, seq) WHERE status = 'queued';
+
 CREATE UNIQUE INDEX items_idempotency ON items (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL;
 
 CREATE INDEX items_map ON items (workflow_id, step_id, map_index) WHERE map_index IS NOT NULL;

@@ -9,6 +9,7 @@ import type { ItemStatus } from '../../core/item-state.js';
 import { toItemRecord, type ItemRow } from '../rows/item-rows.js';
 import type { ClaimSpec, ItemFilter, ItemReads, StoreWrites } from '../store.js';
 import { pageOf } from '../paging.js';
+import { perTypeClaim } from '../claim-types.js';
 import type { Query } from './pg-sql.js';
 
 /** `WHERE` clauses for list/count filters, with positional parameters from `values`. */
@@ -29,13 +30,51 @@ function filterSql(filter: ItemFilter, values: unknown[]): string[] {
 }
 
 // $1 queues (text[] or NULL for any), $2 types (same), $3 capabilities (JSON array text),
-// $4 tenant (NULL for any).
-const CLAIMABLE_WHERE = `
-  status = 'queued'
+// $4 tenant (NULL for any). CLAIMABLE_REST: the conditions besides status and type.
+const CLAIMABLE_REST = `
   AND ($1::text[] IS NULL OR queue = ANY($1::text[]))
-  AND ($2::text[] IS NULL OR type = ANY($2::text[]))
   AND (required_caps = '[]' OR required_caps::jsonb <@ $3::jsonb)
   AND ($4::text IS NULL OR tenant = $4::text)`;
+
+const CLAIMABLE_WHERE = `
+  status = 'queued'
+  AND ($2::text[] IS NULL OR type = ANY($2::text[]))${CLAIMABLE_REST}`;
+
+/**
+ * Purpose: the claim of a claimer with a list of `n` types: the next items it may take, in
+ * claim order, locked for this transaction, skipping (not waiting for) rows another holds.
+ * $1–$4 as CLAIMABLE_WHERE, $2 holding the `n` distinct types; $5 now; $6 limit.
+ * Each type's arm reads its run of items_claim_type, already in claim order; Merge Append
+ * merges the arms lazily into the global claim order (the arms' ORDER BY is what gives it
+ * ordered inputs); each candidate is then locked on its own, FOR UPDATE SKIP LOCKED, and the
+ * LIMIT stops the walk at `limit` rows locked. So exactly as the one-index claim: the first
+ * `limit` claimable rows nobody else holds, only those locked; the lock re-checks every
+ * condition on the row's newest version (READ COMMITTED), as a locking scan does. Relies on
+ * enable_sort = off (PgTx sets it for claims): an arm planned on its own expects to read all
+ * of its rows and, with fresh statistics, might rather sort them than read the index.
+ */
+function claimOfTypesSql(n: number): string {
+  const arms = Array.from(
+    { length: n },
+    (_, k) => `(SELECT seq, priority, run_at FROM items
+        WHERE status = 'queued' AND type = ($2::text[])[${k + 1}]${CLAIMABLE_REST} AND run_at <= $5
+        ORDER BY priority DESC, run_at ASC, seq ASC)`,
+  );
+  return `SELECT i.* FROM (${arms.join('\n      UNION ALL ')}) AS c
+    CROSS JOIN LATERAL (
+      SELECT * FROM items WHERE seq = c.seq AND ${CLAIMABLE_WHERE} AND run_at <= $5
+        FOR UPDATE SKIP LOCKED) AS i
+    ORDER BY c.priority DESC, c.run_at ASC, c.seq ASC LIMIT $6`;
+}
+/** The statement texts by number of types (fixed texts, so each is prepared once). */
+const claimOfTypes: string[] = [];
+const claimOfTypesText = (n: number) => (claimOfTypes[n] ??= claimOfTypesSql(n));
+
+// Purpose: as the nextRunAt of a claimer with a type list ($2 not NULL): an index condition
+// on items_claim_type that a generic plan keeps, instead of the `$2 IS NULL OR` of
+// CLAIMABLE_WHERE, which only a custom plan can fold away.
+const NEXT_RUN_OF_TYPES_SQL = `SELECT min(run_at) AS t FROM items
+  WHERE status = 'queued' AND type = ANY($2::text[])${CLAIMABLE_REST}`;
 
 const claimParams = (spec: Omit<ClaimSpec, 'now' | 'limit'>) => [
   spec.queues ? [...spec.queues] : null,
@@ -123,7 +162,7 @@ export function createPgItemReads(query: Query, locking: boolean): ItemReads {
     },
     async nextRunAt(spec) {
       const [row] = await query<{ t: number | null }>(
-        `SELECT min(run_at) AS t FROM items WHERE ${CLAIMABLE_WHERE}`,
+        spec.types ? NEXT_RUN_OF_TYPES_SQL : `SELECT min(run_at) AS t FROM items WHERE ${CLAIMABLE_WHERE}`,
         claimParams(spec),
       );
       return row?.t ?? null;
@@ -142,8 +181,16 @@ export function createPgLockingReads(
     (await query<ItemRow>(text, values)).map(toItemRecord);
   return {
     // Purpose: the next items a worker may take, in claim order, locked for this transaction;
-    // rows another claimer holds are skipped, not waited for.
+    // rows another claimer holds are skipped, not waited for. With a type list, one ordered
+    // read per type, merged (claimOfTypesSql); else a walk of items_claim in order.
     claimCandidates(spec) {
+      const perType = perTypeClaim(spec.types);
+      if (perType)
+        return rows(claimOfTypesText(perType.length), [
+          ...claimParams({ ...spec, types: perType }),
+          spec.now,
+          spec.limit,
+        ]);
       return rows(
         `SELECT * FROM items WHERE ${CLAIMABLE_WHERE} AND run_at <= $5
           ORDER BY priority DESC, run_at ASC, seq ASC LIMIT $6 FOR UPDATE SKIP LOCKED`,

@@ -115,9 +115,11 @@ export class PgTx {
         }
       },
       claimCandidates: async (spec) => {
-        // The claim must walk items_claim in order and stop after `limit` rows, whatever the
+        // The claim must walk items_claim (or, with a type list, each type's run of
+        // items_claim_type, merged) in order and stop after `limit` rows, whatever the
         // depth. A planner without fresh statistics (a new or fast-changing table) would
-        // rather fetch every queued row and sort: O(depth) per claim. The settings are for
+        // rather fetch every queued row and sort: O(depth) per claim; a per-type arm, which
+        // is planned to read all its rows, might with fresh ones. The settings are for
         // the claim alone: the next text turns them back on before anything else runs (with
         // them off, other statements can get plans hundreds of times slower).
         this.statements.push('SET LOCAL enable_bitmapscan = off', 'SET LOCAL enable_sort = off');

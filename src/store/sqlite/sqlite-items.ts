@@ -9,6 +9,7 @@ import type { ItemStatus } from '../../core/item-state.js';
 import type { ClaimSpec, ItemFilter, ItemReads, ListPage, StoreWrites } from '../store.js';
 import type { ItemPatch, ItemRecord, LeasePatch } from '../records.js';
 import { pageOf } from '../paging.js';
+import { compareClaimOrder, perTypeClaim } from '../claim-types.js';
 import { createStatementCache } from './statement-cache.js';
 import { PATCH_COLUMNS, toInsertParams, toItemRecord, type ItemRow } from '../rows/item-rows.js';
 
@@ -55,14 +56,18 @@ function filterSql(filter: ItemFilter): { where: string[]; params: Record<string
   return { where, params };
 }
 
-const CLAIMABLE_WHERE = `
-  status = 'queued'
+// The claim conditions besides status and type: queues and tenant (NULL for any), and the
+// item's required capabilities all among @caps.
+const CLAIMABLE_REST = `
   AND (@queues IS NULL OR queue IN (SELECT value FROM json_each(@queues)))
-  AND (@types IS NULL OR type IN (SELECT value FROM json_each(@types)))
   AND (@tenant IS NULL OR tenant = @tenant)
   AND (required_caps = '[]' OR NOT EXISTS (
         SELECT 1 FROM json_each(items.required_caps) AS rc
         WHERE rc.value NOT IN (SELECT value FROM json_each(@caps))))`;
+
+const CLAIMABLE_WHERE = `
+  status = 'queued'
+  AND (@types IS NULL OR type IN (SELECT value FROM json_each(@types)))${CLAIMABLE_REST}`;
 
 export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites {
   const cols = Object.keys(toInsertParams({} as never)).filter((c) => c !== 'seq');
@@ -92,17 +97,35 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
     `SELECT count(*) AS n FROM items INDEXED BY items_status
       WHERE status IN ('assigned', 'running') AND executor_id = ?`,
   );
-  // Purpose: the next items a worker may take, in claim order.
+  // Purpose: the next items a worker may take, in claim order (a worker for every type, or
+  // one listing more types than claimOfType is worth running for; see claim-types.ts).
   // Params: @queues/@types (JSON arrays or NULL for any), @caps (JSON array), @now, @limit.
   // INDEXED BY: without statistics the planner prefers items_status and sorts every queued
-  // row; the partial claim index is already in claim order, so a claim reads ~limit rows.
+  // row; the partial claim index is already in claim order, so a claim reads ~limit rows
+  // plus the queued rows ahead of them it cannot take.
   const claim = db.prepare<Record<string, unknown>, ItemRow>(
     `SELECT * FROM items INDEXED BY items_claim WHERE ${CLAIMABLE_WHERE} AND run_at <= @now
+      ORDER BY priority DESC, run_at ASC, seq ASC LIMIT @limit`,
+  );
+  // Purpose: the next items of one type @type a worker may take, in claim order (the claim
+  // of a worker with a type list, one read per type, merged; see claim-types.ts).
+  // Params: as `claim`, with @type instead of @types.
+  // INDEXED BY: the type's run of items_claim_type is in claim order (SEARCH … (type=?)),
+  // so the read costs ~limit rows however many queued items of other types there are.
+  const claimOfType = db.prepare<Record<string, unknown>, ItemRow>(
+    `SELECT * FROM items INDEXED BY items_claim_type
+      WHERE status = 'queued' AND type = @type${CLAIMABLE_REST} AND run_at <= @now
       ORDER BY priority DESC, run_at ASC, seq ASC LIMIT @limit`,
   );
   // Purpose: when the earliest not-yet-due item becomes due, so an idle worker can sleep until then.
   const nextRun = db.prepare<Record<string, unknown>, { t: number | null }>(
     `SELECT min(run_at) AS t FROM items WHERE ${CLAIMABLE_WHERE}`,
+  );
+  // Purpose: as `nextRun`, for a worker with a type list (@types, a JSON array): reads only
+  // those types' runs of items_claim_type (SEARCH … (type=?) per type), not every queued row.
+  const nextRunOfTypes = db.prepare<Record<string, unknown>, { t: number | null }>(
+    `SELECT min(run_at) AS t FROM items INDEXED BY items_claim_type
+      WHERE status = 'queued' AND type IN (SELECT value FROM json_each(@types))${CLAIMABLE_REST}`,
   );
   // Purpose: leased items whose lease ran out or running items past their deadline.
   const expired = db.prepare<{ now: number; limit: number }, ItemRow>(
@@ -175,7 +198,8 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
       return activeForExecutor.get(executorId)?.n ?? 0;
     },
     nextRunAt(spec) {
-      return nextRun.get(claimParams(spec))?.t ?? null;
+      const params = claimParams(spec);
+      return (params.types === null ? nextRun : nextRunOfTypes).get(params)?.t ?? null;
     },
 
     insertItem(item: ItemRecord) {
@@ -214,7 +238,15 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
       stmt.run(params);
     },
     claimCandidates(spec) {
-      return claim.all({ ...claimParams(spec), now: spec.now, limit: spec.limit }).map(toItemRecord);
+      const { types, ...rest } = claimParams(spec);
+      const params = { ...rest, now: spec.now, limit: spec.limit };
+      const perType = perTypeClaim(spec.types);
+      if (!perType) return claim.all({ ...params, types }).map(toItemRecord);
+      // The first `limit` of each type, merged in claim order: the first `limit` of them all.
+      // Same transaction, so the reads see one state of the queue.
+      const rows = perType.flatMap((type) => claimOfType.all({ ...params, type }));
+      if (perType.length > 1) rows.sort(compareClaimOrder);
+      return rows.slice(0, spec.limit).map(toItemRecord);
     },
     expiredItems(now, limit) {
       return expired.all({ now, limit }).map(toItemRecord);
