@@ -66,9 +66,9 @@ describe('examples', () => {
     expect(existsSync(join(root, 'dist/index.js')), 'run `npm run build` first').toBe(true);
   });
 
-  it('the README quick start is examples/quick-start.mjs', () => {
+  it('the README library example is examples/quick-start.mjs', () => {
     const file = readFileSync(join(root, 'examples/quick-start.mjs'), 'utf8');
-    expect(firstJsBlock('README.md', '## Quick start')).toBe(file);
+    expect(firstJsBlock('README.md', '## The library')).toBe(file);
   });
 
   it('quick-start.mjs runs an item to completion', async () => {

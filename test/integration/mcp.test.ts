@@ -165,6 +165,24 @@ describe('MCP over Streamable HTTP (POST /mcp)', () => {
       'thread completed',
     );
     expect((await call(acme, 'invoke_status', { threadId })).value.results).toEqual({ a: 2, b: { got: 2 } });
+    // The agent form: role + task text whose templates read earlier outputs.
+    const agents = await call(acme, 'invoke_async', {
+      name: 'agents',
+      steps: [
+        { id: 'design', role: 'echo', task: 'Design the API' },
+        { id: 'build', role: 'echo', task: 'Build from {{steps.design.output.task}}', deps: ['design'] },
+      ],
+    });
+    expect(agents.isError).toBe(false);
+    const agentThread = agents.value.threadId as string;
+    await waitFor(
+      async () => (await call(acme, 'invoke_status', { threadId: agentThread })).value.status === 'completed',
+      'agent thread completed',
+    );
+    expect((await call(acme, 'invoke_status', { threadId: agentThread })).value.results).toEqual({
+      design: { task: 'Design the API', role: 'echo' },
+      build: { task: 'Build from Design the API', role: 'echo' },
+    });
     const withTasks = await call(acme, 'invoke_async', {
       name: 'seedy',
       tasks: [{ name: 'One', type: 'echo', payload: 1 }],
@@ -185,6 +203,9 @@ describe('MCP over Streamable HTTP (POST /mcp)', () => {
       ['list_tasks', { status: 'bogus' }],
       ['workflow_add_task', { workflow_id: 'missing', name: 'x', type: 'echo' }],
       ['invoke_async', { name: 'cyc', steps: [{ id: 'a', type: 'e', deps: ['a'] }] }],
+      ['invoke_async', { name: 'both', steps: [{ id: 'a', type: 'e', role: 'e', task: 'x' }] }],
+      ['invoke_async', { name: 'num', steps: [{ id: 'a', role: 'e', task: 5 }] }],
+      ['invoke_async', { name: 'unknown', steps: [{ id: 'a', role: 'e', task: 'x', deps: ['zz'] }] }],
       ['invoke_status', { threadId: 'missing' }],
     ];
     for (const [tool, args] of cases) {

@@ -17,6 +17,9 @@ import { ConveyorError } from '../../core/errors.js';
 import { authenticate } from './auth.js';
 import type { ServerConfig } from './config.js';
 import { errorBody, sendError } from './error-mapping.js';
+import { checkHost } from './host-guard.js';
+import { dashboardRoutes, findDashboard, isDashboardPath } from './dashboard.js';
+import { QueueDepthSampler } from './queue-depth.js';
 import { registerJsonParser } from './json-body.js';
 import { ServiceMetrics } from './metrics.js';
 import { executorRoutes } from './routes/executors.js';
@@ -29,7 +32,7 @@ import { mcpRoutes } from '../mcp/http.js';
 const PUBLIC = new Set(['/openapi.json', '/docs']);
 const isPublic = (url: string) => {
   const path = url.split('?', 1)[0]!;
-  return PUBLIC.has(path) || path.startsWith('/docs/');
+  return PUBLIC.has(path) || path.startsWith('/docs/') || isDashboardPath(path);
 };
 
 function validators() {
@@ -43,6 +46,13 @@ function validators() {
 export interface BuiltApp {
   app: FastifyInstance;
   metrics: ServiceMetrics;
+  /** Whether the dashboard is served at `/`. */
+  dashboard: boolean;
+}
+
+export interface AppExtras {
+  /** The built dashboard's folder; false serves none. Default: the package's dist/dashboard. */
+  dashboardDir?: string | false;
 }
 
 export async function buildApp(
@@ -50,6 +60,7 @@ export async function buildApp(
   config: ServerConfig,
   defaultTenant: string,
   logger: FastifyServerOptions['logger'] = false,
+  extras: AppExtras = {},
 ): Promise<BuiltApp> {
   const app = Fastify({
     logger,
@@ -74,8 +85,12 @@ export async function buildApp(
   );
 
   const metrics = new ServiceMetrics(cv);
+  const tenants = config.apiKeys.size > 0 ? [...new Set(config.apiKeys.values())] : [defaultTenant];
+  const depth = new QueueDepthSampler(cv, tenants, config.statsIntervalMs);
+  depth.start();
   app.addHook('onClose', (_instance, done) => {
     metrics.close();
+    depth.stop();
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
@@ -92,8 +107,10 @@ export async function buildApp(
 
   app.decorateRequest('tenant', '');
   app.decorateRequest('keyHash', null);
+  const hostPolicy = { keyless: config.apiKeys.size === 0, allowedHosts: config.allowedHosts };
   app.addHook('onRequest', (request, _reply, done) => {
     try {
+      checkHost(request, hostPolicy);
       if (isPublic(request.url)) request.tenant = defaultTenant;
       else authenticate(request, config.apiKeys, defaultTenant);
       done();
@@ -135,8 +152,10 @@ export async function buildApp(
   taskRoutes(app, cv);
   executorRoutes(app, cv, config.apiKeys.size > 0);
   workflowRoutes(app, cv, config.maxWorkflowSteps);
-  systemRoutes(app, cv, metrics, config.sseHeartbeatSeconds);
+  systemRoutes(app, cv, metrics, depth, config.sseHeartbeatSeconds);
   mcpRoutes(app, cv, config.maxWorkflowSteps);
+  const dashboardDir = config.dashboard ? (extras.dashboardDir ?? findDashboard()) : false;
+  const dashboard = dashboardDir !== false && (await dashboardRoutes(app, dashboardDir));
   await app.ready();
-  return { app, metrics };
+  return { app, metrics, dashboard };
 }

@@ -27,7 +27,19 @@ export interface ServerConfig {
   rateLimit: { max: number; windowMs: number };
   /** Seconds between SSE heartbeat comments on an idle stream. Default 15. */
   sseHeartbeatSeconds: number;
+  /** Milliseconds between queue-depth samples (GET /api/stats/queue); 0 samples none. Default 5000. */
+  statsIntervalMs: number;
+  /** Serve the dashboard at `/` (when it is built). Default true. */
+  dashboard: boolean;
+  /**
+   * Host names (besides loopback names and the listening host) that a browser may reach
+   * POST /mcp by; a request with another Host or Origin is refused (DNS rebinding).
+   */
+  allowedHosts: string[];
+  /** Register the built-in `shell` task type in the in-process workers. Default false. */
+  shell: boolean;
   webhooks: {
+    /** Also the outbound policy of the built-in `http` task type. */
     allowPrivate: boolean;
     allowlist: string[];
     /** Signing secrets by tenant (`*`: every tenant without its own). */
@@ -45,6 +57,10 @@ export const DEFAULT_CONFIG: ServerConfig = {
   apiKeys: new Map(),
   rateLimit: { max: 1000, windowMs: 60_000 },
   sseHeartbeatSeconds: 15,
+  statsIntervalMs: 5000,
+  dashboard: true,
+  allowedHosts: [],
+  shell: false,
   webhooks: { allowPrivate: false, allowlist: [], secrets: {} },
 };
 
@@ -70,6 +86,14 @@ const intIn = (env: NodeJS.ProcessEnv, name: string, min: number, max: number): 
   if (!Number.isInteger(n) || n < min || n > max)
     throw new ValidationError([{ field: name, message: `must be a whole number from ${min} to ${max}` }]);
   return n;
+};
+
+const boolIn = (env: NodeJS.ProcessEnv, name: string): boolean | undefined => {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (raw !== 'true' && raw !== 'false')
+    throw new ValidationError([{ field: name, message: 'must be true or false' }]);
+  return raw === 'true';
 };
 
 /** `key:tenant,key:tenant` → hashes; keys shorter than 16 characters are refused. */
@@ -115,11 +139,8 @@ export function configFromEnv(
   }
   if (env.CONVEYOR_WEBHOOK_SECRET)
     secrets['*'] = checkWebhookSecret(env.CONVEYOR_WEBHOOK_SECRET, 'CONVEYOR_WEBHOOK_SECRET');
-  const allowPrivate = env.CONVEYOR_WEBHOOK_ALLOW_PRIVATE;
-  if (allowPrivate !== undefined && !['true', 'false', ''].includes(allowPrivate))
-    throw new ValidationError([
-      { field: 'CONVEYOR_WEBHOOK_ALLOW_PRIVATE', message: 'must be true or false' },
-    ]);
+  const allowPrivate = boolIn(env, 'CONVEYOR_WEBHOOK_ALLOW_PRIVATE');
+  const hosts = env.CONVEYOR_ALLOWED_HOSTS;
   return {
     ...base,
     host: env.CONVEYOR_HOST || base.host,
@@ -130,13 +151,41 @@ export function configFromEnv(
       max: intIn(env, 'CONVEYOR_RATE_LIMIT', 1, 10_000_000) ?? base.rateLimit.max,
       windowMs: intIn(env, 'CONVEYOR_RATE_LIMIT_WINDOW_MS', 100, 86_400_000) ?? base.rateLimit.windowMs,
     },
+    statsIntervalMs: intIn(env, 'CONVEYOR_STATS_INTERVAL_MS', 0, 3_600_000) ?? base.statsIntervalMs,
+    dashboard: boolIn(env, 'CONVEYOR_DASHBOARD') ?? base.dashboard,
+    allowedHosts: hosts ? parseHostList(hosts) : base.allowedHosts,
+    shell: boolIn(env, 'CONVEYOR_SHELL') ?? base.shell,
     webhooks: {
       ...base.webhooks,
-      allowPrivate: allowPrivate === 'true' || (allowPrivate === undefined && base.webhooks.allowPrivate),
+      allowPrivate: allowPrivate ?? base.webhooks.allowPrivate,
       allowlist: env.CONVEYOR_WEBHOOK_ALLOWLIST
         ? parseAllowlist(env.CONVEYOR_WEBHOOK_ALLOWLIST)
         : base.webhooks.allowlist,
       secrets,
     },
+  };
+}
+
+/** CONVEYOR_ALLOWED_HOSTS: `name,name` (host names, no ports, no schemes). */
+function parseHostList(csv: string): string[] {
+  const names = csv
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== '');
+  for (const name of names)
+    if (!/^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)$/.test(name))
+      throw new ValidationError([
+        { field: 'CONVEYOR_ALLOWED_HOSTS', message: `${JSON.stringify(name)} is not a host name` },
+      ]);
+  return names;
+}
+
+/** What `cv.deliverWebhooks` needs of the settings: the outbound policy, secrets and retry. */
+export function webhookDeliveryOptions(config: ServerConfig) {
+  return {
+    allowPrivate: config.webhooks.allowPrivate,
+    allowlist: config.webhooks.allowlist,
+    secrets: config.webhooks.secrets,
+    ...(config.webhooks.retry ? { retry: config.webhooks.retry } : {}),
   };
 }

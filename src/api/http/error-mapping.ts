@@ -15,6 +15,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   TEMPLATE: 400,
   URL_BLOCKED: 400,
   UNAUTHORIZED: 401,
+  FORBIDDEN_HOST: 403,
   NOT_FOUND: 404,
   // Naming another tenant's item as a dependency must not tell that it exists.
   TENANT_MISMATCH: 404,

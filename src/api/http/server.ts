@@ -11,8 +11,8 @@ import type { Conveyor } from '../../client/conveyor.js';
 import type { Handler } from '../../worker/handler-context.js';
 import type { Worker } from '../../worker/worker.js';
 import { buildApp } from './app.js';
-import { builtinHandlers } from './builtin-handlers.js';
-import { configFromEnv, DEFAULT_CONFIG, type ServerConfig } from './config.js';
+import { createBuiltinHandlers } from './builtin-handlers.js';
+import { configFromEnv, DEFAULT_CONFIG, webhookDeliveryOptions, type ServerConfig } from './config.js';
 
 export interface ServerOptions {
   /** An open Conveyor to serve; otherwise one is opened on `database` and closed with the server. */
@@ -27,6 +27,10 @@ export interface ServerOptions {
   handlers?: Record<string, Handler>;
   /** Concurrency of the in-process worker; 0 runs none (remote executors only). Default 4. */
   workers?: number;
+  /** Register the built-in `shell` task type (default: config.shell, CONVEYOR_SHELL). */
+  shell?: boolean;
+  /** The built dashboard's folder; false serves none. Default: the package's dist/dashboard. */
+  dashboardDir?: string | false;
   /** Fastify's logger option (pino). Default off. */
   logger?: FastifyServerOptions['logger'];
   /** Where the start line goes. Default console.log. */
@@ -54,20 +58,21 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     options.conveyor ?? (await createConveyor(options.database ? { database: options.database } : {}));
   const workers: Worker[] = [];
   try {
-    const webhooks = await cv.deliverWebhooks({
-      allowPrivate: config.webhooks.allowPrivate,
-      allowlist: config.webhooks.allowlist,
-      secrets: config.webhooks.secrets,
-      ...(config.webhooks.retry ? { retry: config.webhooks.retry } : {}),
-    });
+    const webhooks = await cv.deliverWebhooks(webhookDeliveryOptions(config));
     if (webhooks) workers.push(webhooks);
     const concurrency = options.workers ?? 4;
     if (concurrency > 0) {
-      const worker = cv.worker({ handlers: { ...builtinHandlers, ...options.handlers }, concurrency });
+      const builtins = createBuiltinHandlers({
+        shell: options.shell ?? config.shell,
+        http: { allowPrivate: config.webhooks.allowPrivate, allowlist: config.webhooks.allowlist },
+      });
+      const worker = cv.worker({ handlers: { ...builtins, ...options.handlers }, concurrency });
       workers.push(worker);
       await worker.start();
     }
-    const { app } = await buildApp(cv, config, cv.defaultTenant, options.logger ?? false);
+    const { app, dashboard } = await buildApp(cv, config, cv.defaultTenant, options.logger ?? false, {
+      ...(options.dashboardDir !== undefined ? { dashboardDir: options.dashboardDir } : {}),
+    });
     await app.listen({ host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -78,7 +83,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         ? ' (no API keys configured: one tenant, loopback only)'
         : ` (no API keys configured: listening on loopback only, not on ${config.host})`
       : ` (${new Set(config.apiKeys.values()).size} tenant(s) with API keys)`;
-    (options.announce ?? console.log)(`conveyor: API on ${url}${note}`);
+    const board = dashboard ? `; dashboard at ${url}/` : '';
+    (options.announce ?? console.log)(`conveyor: API on ${url}${note}${board}`);
     let closing: Promise<void> | undefined;
     return {
       url,

@@ -21,6 +21,7 @@ import {
   toPhase,
 } from '../../client/api-operations.js';
 import type { Conveyor } from '../../client/conveyor.js';
+import { ValidationError } from '../../core/errors.js';
 import {
   draftStatusView,
   draftView,
@@ -94,6 +95,33 @@ const phase = z.strictObject({
   name: text(200).optional(),
   depends_on: z.array(text(100)).max(1000).optional(),
 });
+
+/**
+ * invoke_async's agent form of a step: `role` names the handler (instead of `type`) and
+ * `task` is its instruction text, which may hold templates (`Review {{steps.design.output}}`).
+ * Such a step becomes a definition step whose input is `{ task, role }` (merged over its
+ * `input` when that is an object); anything else is passed on as it is, for the
+ * definition's own checks to judge.
+ */
+function agentStep(step: Record<string, unknown>): Record<string, unknown> {
+  const { role, task, ...rest } = step;
+  if (role === undefined && task === undefined) return step;
+  if (role !== undefined && rest.type !== undefined)
+    throw new ValidationError([{ field: 'steps[].role', message: 'give type or role, not both' }]);
+  if (role !== undefined && typeof role !== 'string')
+    throw new ValidationError([{ field: 'steps[].role', message: 'must be a string' }]);
+  if (task !== undefined && typeof task !== 'string')
+    throw new ValidationError([{ field: 'steps[].task', message: 'must be a string' }]);
+  const base =
+    rest.input !== null && typeof rest.input === 'object' && !Array.isArray(rest.input) ? rest.input : {};
+  if (rest.input !== undefined && base !== rest.input)
+    throw new ValidationError([{ field: 'steps[].input', message: 'must be an object with task or role' }]);
+  return {
+    ...rest,
+    type: rest.type ?? role,
+    input: { ...base, ...(task !== undefined ? { task } : {}), ...(role !== undefined ? { role } : {}) },
+  };
+}
 
 /** A success: the JSON as text (what every client shows) and as structured content. */
 const ok = (value: Record<string, unknown>): CallToolResult => ({
@@ -242,10 +270,19 @@ export function createMcpServer(cv: Conveyor, options: McpToolOptions): McpServe
         .array(z.record(z.string(), z.unknown()))
         .max(maxSteps)
         .optional()
-        .describe('steps in the workflow definition format (templates, retry, map, …)'),
+        .describe(
+          'steps in the workflow definition format (id, type, deps, input with templates, retry, map, …); ' +
+            'or in the agent form: id, role (the handler), task (instruction text, templates allowed), deps',
+        ),
     }),
     async (a) => {
-      const made = await createWorkflow(cv, tenant, { ...a, start: true }, maxSteps);
+      const steps = a.steps?.map(agentStep);
+      const made = await createWorkflow(
+        cv,
+        tenant,
+        { ...a, ...(steps !== undefined ? { steps } : {}), start: true },
+        maxSteps,
+      );
       const r = 'run' in made ? made.run : undefined;
       return { threadId: r?.id ?? null, status: r?.status ?? null };
     },

@@ -7,6 +7,7 @@ import type { Conveyor } from '../../../client/conveyor.js';
 import { webhookAttemptView } from '../../../client/views.js';
 import { NotFoundError } from '../../../core/errors.js';
 import type { ServiceMetrics } from '../metrics.js';
+import type { QueueDepthSampler } from '../queue-depth.js';
 import { eventsQuery, limitQuery, taskIdParams } from '../schemas.js';
 import { streamEvents } from '../sse.js';
 
@@ -20,6 +21,7 @@ export function systemRoutes(
   app: FastifyInstance,
   cv: Conveyor,
   metrics: ServiceMetrics,
+  depth: QueueDepthSampler,
   heartbeatSeconds: number,
 ): void {
   app.get(
@@ -42,6 +44,24 @@ export function systemRoutes(
     const text = await metrics.text();
     return reply.type(metrics.contentType).send(text);
   });
+
+  app.get(
+    '/api/stats/queue',
+    {
+      schema: {
+        tags: ['system'],
+        summary: "This tenant's item counts by status now, and sampled over the last hour (oldest first)",
+      },
+    },
+    async (request) => {
+      const counts = await cv.getCounts({ tenant: request.tenant });
+      return {
+        interval_ms: depth.intervalMs,
+        now: { at: new Date().toISOString(), counts },
+        samples: depth.samples(request.tenant),
+      };
+    },
+  );
 
   /** Whether `id` names a task or a workflow (or a draft) of `tenant`. */
   async function owns(tenant: string, id: string, kind: 'task' | 'workflow' | 'either'): Promise<boolean> {
