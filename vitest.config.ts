@@ -7,6 +7,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // gc() for the tests that check memory stays flat (test/reliability).
+    poolOptions: { forks: { execArgv: ['--expose-gc'] } },
     setupFiles: ['test/helpers/leak-check.ts'],
   },
 });
