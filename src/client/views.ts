@@ -73,6 +73,7 @@ export function stepView(s: WorkflowStep) {
     dependencies: s.deps,
     status: s.status,
     attempts: s.attempts,
+    progress: s.progress,
     result: s.output,
     error: s.error,
     fallback: s.fallback,

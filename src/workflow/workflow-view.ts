@@ -21,6 +21,8 @@ export interface WorkflowStep {
   status: ItemStatus;
   itemId: string;
   attempts: number;
+  /** 0–100: the step's item's last reported progress (100 once completed). */
+  progress: number;
   output: JsonValue | null;
   error: ItemError | null;
   /** True once the step's fallback took over. */
@@ -112,6 +114,7 @@ export function toWorkflow(w: WorkflowRecord, items: ItemRecord[], spec: RunSpec
         status: item.status,
         itemId: item.id,
         attempts: item.attempts,
+        progress: item.progress,
         output: item.output,
         error: item.error,
         fallback: item.policies?.fallback === true,

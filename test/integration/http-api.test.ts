@@ -312,6 +312,7 @@ describe.each(backends)('HTTP API on $name', (backend) => {
       const tasks = await api.request('GET', `/api/workflows/${id}/tasks`);
       expect(tasks.body.tasks.map((t: { status: string }) => t.status)).toEqual(['completed', 'completed']);
       const final = (await api.request('GET', `/api/workflows/${id}`)).body;
+      expect(final.tasks.map((t: { progress: number }) => t.progress)).toEqual([100, 100]);
       expect(final.results).toEqual({
         'architecture-design': { instructions: 'design it', agent: 'echo' },
         implement: 'opened',
