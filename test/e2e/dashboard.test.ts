@@ -61,9 +61,14 @@ async function shoot(page: Page, name: string): Promise<void> {
 }
 
 /** `name` of every element `locator` matches (the test's tsconfig has no DOM types for evaluateAll). */
-async function attributes(locator: Locator, name: string): Promise<(string | null)[]> {
-  const count = await locator.count();
-  return Promise.all(Array.from({ length: count }, (_, i) => locator.nth(i).getAttribute(name)));
+/** One attribute of every match, read in one go (a re-render between reads cannot split it). */
+function attributes(locator: Locator, name: string): Promise<(string | null)[]> {
+  // Runs in the page; typed by hand, since the tests' tsconfig has no DOM library.
+  type Attributed = { getAttribute(n: string): string | null };
+  return locator.evaluateAll(
+    (els: unknown[], n: string) => (els as Attributed[]).map((e) => e.getAttribute(n)),
+    name,
+  );
 }
 
 const rows = (page: Page) => page.locator('[data-testid="tasks-table"] tbody tr');
@@ -128,9 +133,11 @@ describe.skipIf(!runnable)('dashboard (built app, headless Chromium)', () => {
       await page.waitForURL(/#\/workflows\/[^/]+$/, WAIT);
       const nodes = page.locator('[data-testid="step-graph"] [data-step-id]');
       await expect.poll(() => nodes.count(), WAIT).toBe(6);
-      expect(await attributes(nodes, 'data-step-id')).toEqual(
-        expect.arrayContaining(['fetch', 'lint', 'unit-tests', 'security-scan', 'package', 'publish']),
-      );
+      await expect
+        .poll(() => attributes(nodes, 'data-step-id'), WAIT)
+        .toEqual(
+          expect.arrayContaining(['fetch', 'lint', 'unit-tests', 'security-scan', 'package', 'publish']),
+        );
 
       if (screenshots) {
         // Mid-run: fetch done, the three checks going in parallel.
@@ -140,7 +147,7 @@ describe.skipIf(!runnable)('dashboard (built app, headless Chromium)', () => {
       for (const id of ['fetch', 'lint', 'unit-tests', 'security-scan', 'package', 'publish'])
         await page.locator(`[data-step-id="${id}"][data-status="completed"]`).waitFor(WAIT);
       await page.locator('[data-testid="workflow-summary"][data-status="completed"]').waitFor(WAIT);
-      expect(await attributes(nodes, 'data-progress')).toEqual(Array(6).fill('100'));
+      await expect.poll(() => attributes(nodes, 'data-progress'), WAIT).toEqual(Array(6).fill('100'));
 
       // A step opens its task: its fields and its receipt chain, verified by the server.
       await page.locator('[data-step-id="unit-tests"]').click();
@@ -159,8 +166,10 @@ describe.skipIf(!runnable)('dashboard (built app, headless Chromium)', () => {
       await shoot(page, 'tasks');
       await statusChip(page, 'completed').click();
       await page.waitForURL(/status=completed/, WAIT);
-      await expect.poll(() => rows(page).count(), WAIT).toBe(7);
-      expect(await attributes(rows(page), 'data-status')).toEqual(Array(7).fill('completed'));
+      // Polled as a whole: the unfiltered list also has 7 rows, and the filtered one replaces it.
+      await expect
+        .poll(() => attributes(rows(page), 'data-status'), WAIT)
+        .toEqual(Array(7).fill('completed'));
       await page.locator('input[name="search"]').fill('publish');
       await expect.poll(() => rows(page).count(), WAIT).toBe(1);
       // The logging task, found by name, and its log lines.
