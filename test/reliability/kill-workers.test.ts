@@ -15,6 +15,7 @@
  * dependencies (by the event log's order). On SQLite (one file, several processes) and
  * PostgreSQL. CHAOS_SECONDS sets the length of 4 (default 20; `npm run chaos`: 180).
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -299,4 +300,63 @@ describe.each(backends)('random worker kills under load on $name', (b) => {
     );
     await Promise.all(f.live.map((c) => c.stopGracefully()));
   }, 300_000);
+
+  it('1: a worker SIGKILLed holding 50 leased items: all completed elsewhere within lease + reaper + 2 s', async () => {
+    const dir = tempDir('conveyor-chaos-held-');
+    let db: string;
+    let schema: string | undefined;
+    if (b.name === 'sqlite') {
+      db = join(dir, 'conveyor.db');
+      cv = await openTestConveyor({ database: db, leaseMs: LEASE_MS });
+    } else {
+      cv = await postgresBackend.open({ leaseMs: LEASE_MS });
+      db = PG_URL;
+      schema = schemaOf(cv);
+    }
+    const main = cv;
+    const child = (id: string, concurrency: number) =>
+      spawnWorker({
+        db,
+        ...(schema ? { schema } : {}),
+        id,
+        log: join(dir, `${id}.log`),
+        concurrency,
+        leaseMs: LEASE_MS,
+        heartbeatIntervalMs: 300,
+        reaperIntervalMs: REAPER_MS,
+      });
+    // `slow` runs until goFile exists: the victim holds all 50 until it dies.
+    const goFile = join(dir, 'go');
+    const victim = child('victim', 50);
+    await victim.waitForStdout('ready');
+    const items = await main.enqueueWorkItems(
+      Array.from({ length: 50 }, (_, i) => ({ type: 'slow', payload: { i, goFile } })),
+    );
+    await victim.waitUntil(
+      () => victim.logLines().filter((l) => l.kind === 'start').length === 50,
+      '50 starts',
+    );
+    const rescuers = [child('rescuer-1', 25), child('rescuer-2', 25)];
+    await Promise.all(rescuers.map((r) => r.waitForStdout('ready')));
+    await victim.kill();
+    const killedAt = Date.now();
+    writeFileSync(goFile, '');
+    await waitFor(
+      async () => (await main.getCounts()).completed === 50,
+      '50 completions elsewhere',
+      LEASE_MS + REAPER_MS + 10_000,
+    );
+    const recoveredMs = Date.now() - killedAt;
+    console.log(
+      `${b.name}: 50 held items of a SIGKILLed worker completed elsewhere ${recoveredMs} ms after the kill`,
+    );
+    for (const item of items) {
+      const receipts = await main.getWorkItemReceipts(item.id);
+      expect(receipts.filter((r) => r.status === 'completed')).toHaveLength(1);
+      expect(receipts.map((r) => `${r.status}:${r.executorId}`)).toContain('lease_expired:victim');
+      expect(receipts.at(-1)!.executorId).not.toBe('victim');
+    }
+    expect(recoveredMs).toBeLessThan(LEASE_MS + REAPER_MS + 2000);
+    await Promise.all(rescuers.map((r) => r.stopGracefully()));
+  });
 });
