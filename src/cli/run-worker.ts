@@ -6,7 +6,7 @@
  * the tasks it finishes, since deliveries are scheduled by the process that finishes them.
  */
 import { createConveyor } from '../client/create-conveyor.js';
-import { createBuiltinHandlers } from '../api/http/builtin-handlers.js';
+import { builtinHandlersFor } from '../api/http/builtin-handlers.js';
 import { configFromEnv, webhookDeliveryOptions } from '../api/http/config.js';
 import { loadHandlers } from '../api/handlers-module.js';
 import type { Handler } from '../worker/handler-context.js';
@@ -18,10 +18,7 @@ import type { Running } from './lifecycle.js';
 export async function workerHandlers(flags: HandlerFlags & { types?: string[] }) {
   const config = configFromEnv(process.env);
   const all: Record<string, Handler> = {
-    ...createBuiltinHandlers({
-      shell: flags.enableShell ?? config.shell,
-      http: { allowPrivate: config.webhooks.allowPrivate, allowlist: config.webhooks.allowlist },
-    }),
+    ...builtinHandlersFor(config, flags.enableShell),
     ...(await loadHandlers(flags.handlers ?? process.env.CONVEYOR_HANDLERS)),
   };
   if (flags.types === undefined) return { config, handlers: all };

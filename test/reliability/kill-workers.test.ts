@@ -92,8 +92,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
-/** A Conveyor on a fresh store and WORKERS child workers on it; `killOne` swaps one at random. */
-async function fleet(b: TestBackend) {
+/**
+ * A fresh store of backend `b` (a SQLite file, or a PostgreSQL schema), opened here as `cv`,
+ * and `child(id, concurrency)`: a worker process on it with the chaos lease settings.
+ */
+async function chaosStore(b: TestBackend) {
   const dir = tempDir('conveyor-chaos-');
   let db: string;
   let schema: string | undefined;
@@ -105,24 +108,31 @@ async function fleet(b: TestBackend) {
     db = PG_URL;
     schema = schemaOf(cv);
   }
-  let n = 0;
-  const spawn = (): ChildWorker =>
+  const child = (id: string, concurrency: number): ChildWorker =>
     spawnWorker({
       db,
       ...(schema ? { schema } : {}),
-      id: `chaos-${++n}`,
-      log: join(dir, `chaos-${n}.log`),
-      concurrency: 20,
+      id,
+      log: join(dir, `${id}.log`),
+      concurrency,
       leaseMs: LEASE_MS,
       heartbeatIntervalMs: 300,
       reaperIntervalMs: REAPER_MS,
     });
+  return { main: cv, dir, db, schema, child };
+}
+
+/** A fresh store and WORKERS child workers on it; `killOne` swaps one at random. */
+async function fleet(b: TestBackend) {
+  const { main, db, schema, child } = await chaosStore(b);
+  let n = 0;
+  const spawn = () => child(`chaos-${++n}`, 20);
   const live: ChildWorker[] = Array.from({ length: WORKERS }, spawn);
   const all = [...live];
   const kills: Array<{ id: string; at: number }> = [];
   await Promise.all(live.map((c) => c.waitForStdout('ready')));
   return {
-    main: cv,
+    main,
     db,
     schema,
     all,
@@ -302,29 +312,7 @@ describe.each(backends)('random worker kills under load on $name', (b) => {
   }, 300_000);
 
   it('1: a worker SIGKILLed holding 50 leased items: all completed elsewhere within lease + reaper + 2 s', async () => {
-    const dir = tempDir('conveyor-chaos-held-');
-    let db: string;
-    let schema: string | undefined;
-    if (b.name === 'sqlite') {
-      db = join(dir, 'conveyor.db');
-      cv = await openTestConveyor({ database: db, leaseMs: LEASE_MS });
-    } else {
-      cv = await postgresBackend.open({ leaseMs: LEASE_MS });
-      db = PG_URL;
-      schema = schemaOf(cv);
-    }
-    const main = cv;
-    const child = (id: string, concurrency: number) =>
-      spawnWorker({
-        db,
-        ...(schema ? { schema } : {}),
-        id,
-        log: join(dir, `${id}.log`),
-        concurrency,
-        leaseMs: LEASE_MS,
-        heartbeatIntervalMs: 300,
-        reaperIntervalMs: REAPER_MS,
-      });
+    const { main, dir, child } = await chaosStore(b);
     // `slow` runs until goFile exists: the victim holds all 50 until it dies.
     const goFile = join(dir, 'go');
     const victim = child('victim', 50);

@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { ConveyorError, NonRetryableError, RetryAfterError } from '../../core/errors.js';
 import type { Handler } from '../../worker/handler-context.js';
+import { parsePayload } from './payload.js';
 import { guardedRequest, type OutboundPolicy } from '../../webhooks/outbound.js';
 
 const MAX_TIMEOUT_MS = 300_000;
@@ -36,14 +37,6 @@ const payloadSchema = z.strictObject({
 });
 
 type HttpPayload = z.infer<typeof payloadSchema>;
-
-function parsePayload(payload: unknown): HttpPayload {
-  const parsed = payloadSchema.safeParse(payload ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const field = issue.path.length > 0 ? `payload.${issue.path.join('.')}` : 'payload';
-  throw new NonRetryableError(`http: ${field}: ${issue.message}`);
-}
 
 function requestBody(p: HttpPayload): { body?: string; contentType?: string } {
   if (p.body === undefined || p.body === null) return {};
@@ -73,7 +66,7 @@ function decoded(text: string, type: string | undefined, truncated: boolean): un
 
 export function createHttpTask(policy: OutboundPolicy): Handler {
   return async (payload: unknown, ctx) => {
-    const p = parsePayload(payload);
+    const p = parsePayload(payloadSchema, payload ?? {}, 'http');
     const { body, contentType } = requestBody(p);
     const headers: Record<string, string> = { 'user-agent': 'conveyor-http-task', ...p.headers };
     if (contentType && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type'))

@@ -10,8 +10,8 @@
  */
 import { spawn } from 'node:child_process';
 import { z } from 'zod';
-import { NonRetryableError } from '../../core/errors.js';
 import type { Handler } from '../../worker/handler-context.js';
+import { parsePayload } from './payload.js';
 
 const KEEP_CHARS = 64 * 1024;
 const LOG_LINES = 200;
@@ -41,16 +41,6 @@ const payloadSchema = z.strictObject({
     .optional(),
 });
 
-type ShellPayload = z.infer<typeof payloadSchema>;
-
-function parsePayload(payload: unknown): ShellPayload {
-  const parsed = payloadSchema.safeParse(payload);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const field = issue.path.length > 0 ? `payload.${issue.path.join('.')}` : 'payload';
-  throw new NonRetryableError(`shell: ${field}: ${issue.message}`);
-}
-
 /** Keeps the tail of a stream: the end of the output is where the error usually is. */
 class Tail {
   text = '';
@@ -61,7 +51,7 @@ class Tail {
 }
 
 export const shellTask: Handler = async (payload: unknown, ctx) => {
-  const p = parsePayload(payload);
+  const p = parsePayload(payloadSchema, payload, 'shell');
   const [program, argv] = p.args ? [p.command, p.args] : ['/bin/sh', ['-c', p.command]];
   const child = spawn(program, argv, {
     cwd: p.cwd,

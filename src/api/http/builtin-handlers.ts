@@ -11,6 +11,7 @@
 import { NonRetryableError } from '../../core/errors.js';
 import type { Handler } from '../../worker/handler-context.js';
 import type { OutboundPolicy } from '../../webhooks/outbound.js';
+import type { ServerConfig } from './config.js';
 import { createHttpTask } from '../handlers/http-task.js';
 import { shellTask } from '../handlers/shell-task.js';
 
@@ -63,6 +64,14 @@ export function createBuiltinHandlers(options: BuiltinOptions = {}): Record<stri
     allowlist: options.http?.allowlist ?? [],
   });
   return { noop, sleep, http, ...(options.shell ? { shell: shellTask } : {}) };
+}
+
+/** The built-ins a process runs under `config`: `http` with the webhooks' outbound policy. */
+export function builtinHandlersFor(config: ServerConfig, shell?: boolean): Record<string, Handler> {
+  return createBuiltinHandlers({
+    shell: shell ?? config.shell,
+    http: { allowPrivate: config.webhooks.allowPrivate, allowlist: config.webhooks.allowlist },
+  });
 }
 
 /** The defaults: noop, sleep, and http with no private targets; no shell. */

@@ -11,7 +11,7 @@ import type { Conveyor } from '../../client/conveyor.js';
 import type { Handler } from '../../worker/handler-context.js';
 import type { Worker } from '../../worker/worker.js';
 import { buildApp } from './app.js';
-import { createBuiltinHandlers } from './builtin-handlers.js';
+import { builtinHandlersFor } from './builtin-handlers.js';
 import { configFromEnv, DEFAULT_CONFIG, webhookDeliveryOptions, type ServerConfig } from './config.js';
 
 export interface ServerOptions {
@@ -62,10 +62,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (webhooks) workers.push(webhooks);
     const concurrency = options.workers ?? 4;
     if (concurrency > 0) {
-      const builtins = createBuiltinHandlers({
-        shell: options.shell ?? config.shell,
-        http: { allowPrivate: config.webhooks.allowPrivate, allowlist: config.webhooks.allowlist },
-      });
+      const builtins = builtinHandlersFor(config, options.shell);
       const worker = cv.worker({ handlers: { ...builtins, ...options.handlers }, concurrency });
       workers.push(worker);
       await worker.start();

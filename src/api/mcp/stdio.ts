@@ -10,7 +10,7 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { createConveyor } from '../../client/create-conveyor.js';
 import type { Logger } from '../../core/logger.js';
-import { createBuiltinHandlers } from '../http/builtin-handlers.js';
+import { builtinHandlersFor } from '../http/builtin-handlers.js';
 import { configFromEnv } from '../http/config.js';
 import { loadHandlers } from '../handlers-module.js';
 import { createMcpServer } from './tools.js';
@@ -50,10 +50,7 @@ export async function runMcpStdio(options: McpStdioOptions = {}): Promise<void> 
     logger: stderr,
     ...(options.database ? { database: options.database } : {}),
   });
-  const builtins = createBuiltinHandlers({
-    shell: options.shell ?? config.shell,
-    http: { allowPrivate: config.webhooks.allowPrivate, allowlist: config.webhooks.allowlist },
-  });
+  const builtins = builtinHandlersFor(config, options.shell);
   const worker =
     workers > 0 ? cv.worker({ handlers: { ...builtins, ...handlers }, concurrency: workers }) : null;
   await worker?.start();
