@@ -40,6 +40,25 @@ export function startPrivatePostgres(): void {
     // Already running (a previous run that did not clean up) is fine.
     if (!String((e as { stderr?: Buffer }).stderr ?? '').includes('already running')) throw e;
   }
+  waitUntilAccepting();
+}
+
+/**
+ * Returns once the cluster accepts connections. `start` can return before it does (a
+ * cluster a previous run left shutting down counts as "already running"); a clean-clone CI
+ * run once failed on ECONNREFUSED at the first connect.
+ */
+function waitUntilAccepting(timeoutMs = 30_000): void {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      execFileSync('pg_isready', ['-q', '-h', '127.0.0.1', '-p', String(PRIVATE_PG_PORT)], { stdio: 'pipe' });
+      return;
+    } catch (e) {
+      if (Date.now() > end) throw e;
+      execFileSync('sleep', ['0.1']);
+    }
+  }
 }
 
 /** `pg_ctlcluster … restart`: a fast shutdown (every connection dropped), then a start. */
