@@ -32,7 +32,7 @@ export interface EngineOptions extends EngineSettings {
 }
 
 /** One outcome for the worker's batched settle. */
-export type Settlement =
+export type Settlement = (
   | { kind: 'complete'; itemId: string; token: number; output: JsonValue; usage?: Record<string, number> }
   | {
       kind: 'fail';
@@ -41,7 +41,11 @@ export type Settlement =
       error: ConveyorError | { code: string; message: string };
       retryable: boolean;
       retryAfterMs?: number;
-    };
+    }
+) & {
+  /** The item's workflow, if it is a step: its row is locked first (see `lockWorkflowsOf`). */
+  workflowId?: string | null;
+};
 
 export type SettleResult = { ok: true } | { ok: false; error: unknown };
 
@@ -82,10 +86,11 @@ export class Engine {
       result = await this.store.write(async (tx, now) => {
         // The store may run this again (PostgreSQL after a deadlock): start clean each time.
         effects = newEffects();
-        this.clockOffsetMs = now - this.settings.clock.now();
+        const offset = (this.clockOffsetMs = now - this.settings.clock.now());
         const c: TxContext = {
           tx,
           now,
+          clockNow: () => Math.max(now, this.settings.clock.now() + offset),
           effects,
           settings: this.settings,
           hooks: this.hooks,
@@ -218,6 +223,7 @@ export class Engine {
     const done = this.write(async (c) => {
       const results: SettleResult[] = [];
       await c.tx.lockItems(entries.map((s) => s.itemId));
+      await lockWorkflowsOf(c, entries);
       for (const s of entries) {
         try {
           const item = await getHeldItem(c, s.itemId, executorId, s.token);
@@ -273,4 +279,19 @@ export class Engine {
     this.closed = true;
     this.notifier.close();
   }
+}
+
+/**
+ * Locks the rows of the workflows whose steps a batch settles, in id order, before any
+ * item a settlement touches next. Every settle then takes its locks in one order: its own
+ * items (leased to it: no other settle wants them), the workflow rows, then the items
+ * waiting on its own. Without it, two workers' batches locked their items' dependents first
+ * (shared between them in a DAG) and then waited for the workflow row in turn: PostgreSQL
+ * found deadlocks, and the rolled-back batches waited out the deadlock timeout (1 s) while
+ * their leases ran on.
+ */
+async function lockWorkflowsOf(c: TxContext, entries: readonly Settlement[]): Promise<void> {
+  const ids = new Set<string>();
+  for (const s of entries) if (s.workflowId) ids.add(s.workflowId);
+  for (const id of [...ids].sort()) await c.tx.getWorkflow(id);
 }

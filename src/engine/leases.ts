@@ -21,6 +21,11 @@ export interface ClaimRequest extends Omit<ClaimSpec, 'now'> {
 /** queued → running for up to `limit` items, one `started` receipt each (the one-step claim). */
 export async function claim(c: TxContext, req: ClaimRequest): Promise<ItemRecord[]> {
   await settleSteps(c);
+  // The leases run from when the items are claimed. A settle-and-claim transaction can wait
+  // above for a busy workflow row (the bookkeeping of its completions) for longer than a
+  // lease: leases counted from its start would expire before they were handed out, and the
+  // reaper would give the items to another worker while this one runs them.
+  c.now = c.clockNow();
   const candidates = await c.tx.claimCandidates({ ...req, now: c.now });
   const claimed: ItemRecord[] = [];
   for (const item of candidates) {
@@ -57,16 +62,19 @@ export interface HeldLease {
   token: number;
 }
 
-/** Renews the listed leases; returns the ids the executor no longer holds. */
+/**
+ * Renews the listed leases; returns the ids the executor no longer holds. An item whose
+ * row is busy in another transaction (its result being written) is not among them.
+ */
 export async function heartbeat(
   c: TxContext,
   executorId: string,
   leases: HeldLease[],
   leaseMs: number,
 ): Promise<string[]> {
-  const renewed = new Set(await c.tx.renewLeases(executorId, leases, c.now + leaseMs));
+  const { lost } = await c.tx.renewLeases(executorId, leases, c.now + leaseMs);
   await c.tx.touchExecutor(executorId, c.now);
-  return leases.filter((l) => !renewed.has(l.id)).map((l) => l.id);
+  return lost;
 }
 
 /** Hands still-held items back to the queue at once, without spending a retry. */

@@ -93,7 +93,10 @@ export interface EngineSettings {
 
 export interface TxContext {
   tx: WriteTx;
+  /** The transaction's time; a claim moves it on to when it claims (see `claim`). */
   now: number;
+  /** The store's clock read again: later than `now` when the transaction waited for a lock. */
+  clockNow: () => number;
   effects: Effects;
   settings: EngineSettings;
   /** The workflow layer's part in this transaction, when one is attached. */

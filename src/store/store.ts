@@ -44,6 +44,12 @@ export interface ItemFilter {
 }
 
 /** What a pull worker may take: the types it has handlers for and the capabilities it has. */
+/** What `renewLeases` did: see there. */
+export interface RenewedLeases {
+  renewed: string[];
+  lost: string[];
+}
+
 export interface ClaimSpec {
   types: readonly string[] | null;
   queues: readonly string[] | null;
@@ -176,12 +182,17 @@ export interface StoreWrites {
   claimCandidates(spec: ClaimSpec): Awaitable<ItemRecord[]>;
   /** Items in `assigned`/`running` whose lease or deadline passed before `now`. */
   expiredItems(now: number, limit: number): Awaitable<ItemRecord[]>;
-  /** Moves the lease of each listed (id, token) still held by `executorId`; returns the ids renewed. */
+  /**
+   * Moves the lease of each listed (id, token) still held by `executorId`. `renewed` are the
+   * ids moved, `lost` those the executor no longer holds. A row another transaction has
+   * locked (its result being written, a cancel) is in neither: it is not waited for, so
+   * one slow settlement cannot hold back the renewal of every other lease.
+   */
   renewLeases(
     executorId: string,
     leases: ReadonlyArray<{ id: string; token: number }>,
     expiresAt: number,
-  ): Awaitable<string[]>;
+  ): Awaitable<RenewedLeases>;
   insertReceipt(receipt: Receipt): Awaitable<void>;
   /**
    * Appends to the event log. Seqs follow commit order (a reader that has seen seq n will

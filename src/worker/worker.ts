@@ -389,7 +389,7 @@ export class Worker {
     if (run.done) return;
     run.done = true;
     if (run.timer) clearTimeout(run.timer);
-    const { result, refilled } = await this.batcher.settle(s);
+    const { result, refilled } = await this.batcher.settle({ ...s, workflowId: run.record.workflowId });
     if (!result.ok) {
       // A late finisher fenced off (its lease was lost meanwhile): worth seeing, not an error.
       this.logger.warn(
@@ -416,9 +416,12 @@ export class Worker {
   }
 
   private async heartbeat(): Promise<void> {
+    // Every run still here holds its lease, also one whose result waits to be written: a
+    // settlement queued behind a busy workflow row may take longer than a lease, and the
+    // reaper must not hand the item to another worker meanwhile (its result would then be
+    // refused and the work done twice). A run leaves `active` once its result is written.
     const leases: HeldLease[] = [];
-    for (const run of this.active.values())
-      if (!run.done) leases.push({ id: run.record.id, token: run.record.leaseToken });
+    for (const run of this.active.values()) leases.push({ id: run.record.id, token: run.record.leaseToken });
     if (leases.length === 0) return;
     const lost = await this.engine.heartbeat(this.id, leases, this.o.leaseMs);
     for (const id of lost) {

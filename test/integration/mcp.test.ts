@@ -250,6 +250,45 @@ describe('MCP over Streamable HTTP (POST /mcp)', () => {
       await globex.close();
     }
   });
+  it('a body refused before the transport is still answered as JSON-RPC', async () => {
+    // Found by the fuzzer (issue 7): these got the API's own error body, which an MCP
+    // client cannot read as a reply.
+    const post = async (body: string) => {
+      const res = await fetch(`${api.url}/mcp`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${ACME}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body,
+      });
+      return { status: res.status, json: (await res.json()) as Record<string, any> };
+    };
+    const poisoned = await post(
+      '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"list_tasks","arguments":{"__proto__":{"x":1}}}}',
+    );
+    expect(poisoned.status).toBe(400);
+    expect(poisoned.json).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700 } });
+    expect(poisoned.json.error.data.code).toBe('VALIDATION');
+    const broken = await post('{"jsonrpc":"2.0",');
+    expect(broken.json).toMatchObject({ jsonrpc: '2.0', error: { code: -32700 } });
+    const big = await post(
+      JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'x', params: 'y'.repeat(2 ** 21) }),
+    );
+    expect(big.status).toBe(413);
+    expect(big.json).toMatchObject({
+      jsonrpc: '2.0',
+      error: { code: -32600, data: { code: 'PAYLOAD_TOO_LARGE' } },
+    });
+    // The rest of the API keeps its own error body.
+    const res = await fetch(`${api.url}/api/tasks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ACME}`, 'content-type': 'application/json' },
+      body: '{"type":',
+    });
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('VALIDATION');
+  });
 });
 
 describe('MCP over stdio (conveyor-mcp)', () => {

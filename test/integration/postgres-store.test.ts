@@ -285,4 +285,59 @@ describe.skipIf(!available)('postgres store', () => {
     const created = new Date(item.createdAt).getTime();
     expect(Math.abs(Number(row!.server) - created)).toBeLessThan(1000);
   });
+  it('a completion held up by a locked workflow row for longer than a lease loses no lease', async () => {
+    // Regression (issue 7, scenario 9 on PostgreSQL): a step's completion waits for its
+    // workflow's row, which other workers' completions hold. Meanwhile (1) the worker's other
+    // finished items wait behind it, unlocked, and must stay renewed, and (2) the items the
+    // same transaction claims once the row is free must get a lease counted from then, not
+    // from when the transaction began. Either lost lease let the reaper hand a live item to
+    // another run.
+    // Heartbeats far apart and a quick reaper: a lease that is already out when handed over
+    // is reaped before the next heartbeat could renew it.
+    const cv = await open({ leaseMs: 2000 });
+    let openGate!: () => void;
+    const gate = new Promise<void>((r) => (openGate = r));
+    const started: string[] = [];
+    const w = cv.worker({
+      concurrency: 2,
+      heartbeatIntervalMs: 1500,
+      reaperIntervalMs: 100,
+      handlers: {
+        step: async (_p, ctx) => {
+          started.push(ctx.item.id);
+          await gate;
+          return { ok: true };
+        },
+        plain: async (p: { ms: number }, ctx) => {
+          started.push(ctx.item.id);
+          await new Promise((r) => setTimeout(r, p.ms));
+          return { ok: true };
+        },
+      },
+    });
+    workers.push(w);
+    await w.start();
+    const run = await cv.startWorkflow({ name: 'held', steps: [{ id: 'a', type: 'step' }] });
+    const early = await cv.enqueueWorkItem({ type: 'plain', payload: { ms: 400 } });
+    await waitFor(() => started.length === 2, 'the step and the plain item running');
+    const locker = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${schemaOf(cv)}` });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('SELECT id FROM workflows WHERE id = $1 FOR UPDATE', [run.id]);
+      openGate(); // a's completion now waits for the row
+      const late = await cv.enqueueWorkItem({ type: 'plain', payload: { ms: 300 } });
+      await new Promise((r) => setTimeout(r, 3000)); // > lease: `early` finished meanwhile
+      await locker.query('COMMIT');
+      expect((await cv.waitForWorkflow(run.id, { timeoutMs: 10_000 })).status).toBe('completed');
+      await waitFor(async () => (await cv.getWorkItem(late.id)).status === 'completed', 'late completed');
+      const stepItem = (await cv.getWorkflow(run.id)).steps[0]!.itemId;
+      for (const id of [stepItem, early.id, late.id]) {
+        const statuses = (await cv.getWorkItemReceipts(id)).map((r) => r.status);
+        expect(statuses, id).toEqual(['enqueued', 'started', 'completed']);
+      }
+    } finally {
+      await locker.end();
+    }
+  });
 });

@@ -8,8 +8,9 @@
  * refusal has the error body; a refusal changes nothing (a fingerprint of every table a
  * request can write, read on a connection of its own; executors' heartbeat times are left
  * out, since the server's own webhook worker keeps them fresh); the process stays healthy
- * and its heap flat. CONVEYOR_FUZZ_RUNS sets the number of
- * requests (default 10,000 HTTP + 2,000 MCP; `npm run chaos` uses more), FUZZ_SEED the seed.
+ * and its heap flat. Each route and each tool gets its own run of CONVEYOR_FUZZ_RUNS
+ * generated requests (default 300 per route and 200 per tool, about 9,300 + 2,200 in all;
+ * `npm run chaos`: 10,000 each), FUZZ_SEED sets the seed.
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -21,7 +22,8 @@ import { startTestApi, type TestApi } from '../helpers/api-server.js';
 import { tempDir } from '../helpers/conveyors.js';
 import { bodyArbitrary, pathValue, queryArbitrary } from './fuzz-arbitraries.js';
 
-const RUNS = Number(process.env.CONVEYOR_FUZZ_RUNS ?? 10_000);
+const PER_ROUTE = Number(process.env.CONVEYOR_FUZZ_RUNS ?? 300);
+const PER_TOOL = Number(process.env.CONVEYOR_FUZZ_RUNS ?? 200);
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_203);
 const BODY_LIMIT = 64 * 1024;
 
@@ -130,50 +132,51 @@ const heap = () => process.memoryUsage().heapUsed;
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
 
 describe('fuzzing every HTTP route (fast-check)', () => {
-  it(`answers ${RUNS} generated requests without a 5xx, and refusals commit nothing`, async () => {
+  it(`answers ${PER_ROUTE} generated requests per route without a 5xx, and refusals commit nothing`, async () => {
     const all = await routes();
     expect(all.length).toBeGreaterThan(20);
     const byStatus: Record<string, number> = {};
     let changedByOk = 0;
     const heaps: number[] = [];
     let n = 0;
-    await fc.assert(
-      fc.asyncProperty(
-        fc.constantFrom(...all),
-        fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
-        fc.string({ maxLength: 40, unit: 'binary' }),
-        queryArbitrary,
-        bodyArbitrary(BODY_LIMIT),
-        async (route, useFixture, randomId, query, body) => {
-          if (++n % 1000 === 0) {
-            gc();
-            heaps.push(heap());
-          }
-          const path = route.path.replace(/\{(\w+)\}/g, (_m, name: string) =>
-            encodeURIComponent(pathValue(name, fx, useFixture[0]!, randomId)),
-          );
-          const before = commits();
-          const bodyless = route.method === 'GET' || route.method === 'HEAD';
-          const sent = !bodyless && (route.hasBody || useFixture[1]) ? body : undefined;
-          const r = await send(route.method, `${path}${query}`, sent?.bytes, sent?.contentType);
-          byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
-          const what = `${route.method} ${path}${query} ${String(sent?.bytes ?? '').slice(0, 200)} → ${r.status} ${r.text.slice(0, 200)}`;
-          expect(r.status, what).toBeLessThan(500);
-          if (r.status >= 400) {
-            expect(r.json?.error?.code, what).toMatch(/^[A-Z_]+$/);
-            expect(commits(), `a refusal committed: ${what}`).toBe(before);
-          } else if (commits() !== before) changedByOk++;
-        },
-      ),
-      { numRuns: RUNS, seed: SEED, endOnFailure: true },
-    );
+    for (const [k, fuzzed] of all.entries())
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constant(fuzzed),
+          fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
+          fc.string({ maxLength: 40, unit: 'binary' }),
+          queryArbitrary,
+          bodyArbitrary(BODY_LIMIT),
+          async (route, useFixture, randomId, query, body) => {
+            if (++n % 1000 === 0) {
+              gc();
+              heaps.push(heap());
+            }
+            const path = route.path.replace(/\{(\w+)\}/g, (_m, name: string) =>
+              encodeURIComponent(pathValue(name, fx, useFixture[0]!, randomId)),
+            );
+            const before = commits();
+            const bodyless = route.method === 'GET' || route.method === 'HEAD';
+            const sent = !bodyless && (route.hasBody || useFixture[1]) ? body : undefined;
+            const r = await send(route.method, `${path}${query}`, sent?.bytes, sent?.contentType);
+            byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+            const what = `${route.method} ${path}${query} ${String(sent?.bytes ?? '').slice(0, 200)} → ${r.status} ${r.text.slice(0, 200)}`;
+            expect(r.status, what).toBeLessThan(500);
+            if (r.status >= 400) {
+              expect(r.json?.error?.code, what).toMatch(/^[A-Z_]+$/);
+              expect(commits(), `a refusal committed: ${what}`).toBe(before);
+            } else if (commits() !== before) changedByOk++;
+          },
+        ),
+        { numRuns: PER_ROUTE, seed: SEED + k, endOnFailure: true },
+      );
     console.log(
-      `HTTP fuzz: ${RUNS} requests over ${all.length} routes, by status ${JSON.stringify(byStatus)}, ` +
+      `HTTP fuzz: ${n} requests, ${PER_ROUTE} to each of ${all.length} routes, by status ${JSON.stringify(byStatus)}, ` +
         `${changedByOk} accepted writes, heap MB ${heaps.map((h) => (h / 2 ** 20).toFixed(0)).join(' ')}`,
     );
     // The properties were not vacuous: some requests got through and wrote.
     expect(changedByOk).toBeGreaterThan(0);
-    expect(byStatus['400'] ?? 0).toBeGreaterThan(RUNS / 10);
+    expect(byStatus['400'] ?? 0).toBeGreaterThan(n / 10);
     // Heap flat: after a full GC (vitest runs with --expose-gc) the last sample is within
     // 16 MiB of the first; a leak of even 2 kB a request would show as more.
     const slack = (globalThis as { gc?: unknown }).gc ? 16 : 64;
@@ -196,56 +199,57 @@ describe('fuzzing every MCP tool (fast-check, POST /mcp)', () => {
     const listed = await rpc(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }));
     const tools = (listed.json.result.tools as Array<{ name: string }>).map((t) => t.name);
     expect(tools).toHaveLength(11);
-    const runs = Math.max(200, Math.round(RUNS / 5));
+    const runs = PER_TOOL * tools.length;
     let refused = 0;
-    await fc.assert(
-      fc.asyncProperty(
-        fc.constantFrom(...tools),
-        fc.oneof(
-          fc.dictionary(fc.string({ maxLength: 20 }), fc.jsonValue({ maxDepth: 3 })),
-          fc.jsonValue(),
-          fc.constant(undefined),
+    for (const [k, fuzzed] of tools.entries())
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constant(fuzzed),
+          fc.oneof(
+            fc.dictionary(fc.string({ maxLength: 20 }), fc.jsonValue({ maxDepth: 3 })),
+            fc.jsonValue(),
+            fc.constant(undefined),
+          ),
+          fc.constantFrom(
+            'type',
+            'payload',
+            'name',
+            'task_id',
+            'workflow_id',
+            'steps',
+            'phase_id',
+            'threadId',
+            'extra',
+          ),
+          fc.jsonValue({ maxDepth: 2 }),
+          fc.integer({ min: 0, max: 2 }),
+          async (tool, random, key, value, mode) => {
+            // Two calls in three start from valid arguments (one field changed, or none), so
+            // they get past the schema and reach the store.
+            const valid = VALID_ARGS[tool]?.(fx);
+            const args = !valid || mode === 0 ? random : mode === 1 ? { ...valid, [key]: value } : valid;
+            const before = commits();
+            const r = await rpc(
+              JSON.stringify({
+                jsonrpc: '2.0',
+                id: 2,
+                method: 'tools/call',
+                params: { name: tool, arguments: args },
+              }),
+            );
+            const what = `${tool} ${String(JSON.stringify(args)).slice(0, 200)} → ${r.status} ${r.text.slice(0, 200)}`;
+            expect(r.status, what).toBeLessThan(500);
+            expect(r.json.jsonrpc, what).toBe('2.0');
+            const failed = r.json.error !== undefined || r.json.result?.isError === true;
+            if (failed) {
+              refused++;
+              expect(commits(), `a refused call committed: ${what}`).toBe(before);
+            }
+          },
         ),
-        fc.constantFrom(
-          'type',
-          'payload',
-          'name',
-          'task_id',
-          'workflow_id',
-          'steps',
-          'phase_id',
-          'threadId',
-          'extra',
-        ),
-        fc.jsonValue({ maxDepth: 2 }),
-        fc.integer({ min: 0, max: 2 }),
-        async (tool, random, key, value, mode) => {
-          // Two calls in three start from valid arguments (one field changed, or none), so
-          // they get past the schema and reach the store.
-          const valid = VALID_ARGS[tool]?.(fx);
-          const args = !valid || mode === 0 ? random : mode === 1 ? { ...valid, [key]: value } : valid;
-          const before = commits();
-          const r = await rpc(
-            JSON.stringify({
-              jsonrpc: '2.0',
-              id: 2,
-              method: 'tools/call',
-              params: { name: tool, arguments: args },
-            }),
-          );
-          const what = `${tool} ${String(JSON.stringify(args)).slice(0, 200)} → ${r.status} ${r.text.slice(0, 200)}`;
-          expect(r.status, what).toBeLessThan(500);
-          expect(r.json.jsonrpc, what).toBe('2.0');
-          const failed = r.json.error !== undefined || r.json.result?.isError === true;
-          if (failed) {
-            refused++;
-            expect(commits(), `a refused call committed: ${what}`).toBe(before);
-          }
-        },
-      ),
-      { numRuns: runs, seed: SEED, endOnFailure: true },
-    );
-    console.log(`MCP fuzz: ${runs} calls over ${tools.length} tools, ${refused} refused`);
+        { numRuns: PER_TOOL, seed: SEED + k, endOnFailure: true },
+      );
+    console.log(`MCP fuzz: ${runs} calls, ${PER_TOOL} to each of ${tools.length} tools, ${refused} refused`);
     expect(refused).toBeGreaterThan(runs / 4);
     expect(refused).toBeLessThan(runs);
   });

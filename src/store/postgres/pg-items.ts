@@ -217,17 +217,32 @@ export function createPgLockingReads(
       );
       return new Map(rows.map((r) => [r.id, r.n]));
     },
+    // Purpose: one statement renews what is still ours and names what is not. Rows another
+    // transaction holds are skipped, not waited for: a holder's result may be queued behind
+    // a busy workflow row for longer than a lease, and waiting on it would let every other
+    // lease of the worker run out meanwhile. A missing row counts as lost.
     async renewLeases(executorId, leases, expiresAt) {
-      if (leases.length === 0) return [];
-      const renewed = await query<{ id: string }>(
-        `UPDATE items AS i SET lease_expires_at = $3
-          FROM unnest($1::text[], $2::bigint[]) AS l(id, token)
-          WHERE i.id = l.id AND i.lease_token = l.token AND i.executor_id = $4
-            AND i.status IN ('assigned', 'running')
-          RETURNING i.id`,
+      if (leases.length === 0) return { renewed: [], lost: [] };
+      const rows = await query<{ id: string; renewed: boolean }>(
+        `WITH l AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS l(id, token)),
+              free AS (SELECT i.id, i.lease_token, i.executor_id, i.status FROM items AS i
+                        WHERE i.id = ANY($1::text[]) FOR UPDATE SKIP LOCKED),
+              moved AS (UPDATE items AS i SET lease_expires_at = $3
+                          FROM free JOIN l ON l.id = free.id
+                         WHERE i.id = free.id AND free.lease_token = l.token
+                           AND free.executor_id = $4 AND free.status IN ('assigned', 'running')
+                        RETURNING i.id)
+         SELECT id, true AS renewed FROM moved
+         UNION ALL
+         SELECT l.id, false FROM l
+          WHERE l.id NOT IN (SELECT id FROM moved)
+            AND (l.id IN (SELECT id FROM free) OR NOT EXISTS (SELECT 1 FROM items WHERE id = l.id))`,
         [leases.map((l) => l.id), leases.map((l) => l.token), expiresAt, executorId],
       );
-      return renewed.map((r) => r.id);
+      return {
+        renewed: rows.filter((r) => r.renewed).map((r) => r.id),
+        lost: rows.filter((r) => !r.renewed).map((r) => r.id),
+      };
     },
   };
 }

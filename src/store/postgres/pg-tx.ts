@@ -138,7 +138,7 @@ export class PgTx {
       },
       renewLeases: async (executorId, leases, expiresAt) => {
         const renewed = await locking.renewLeases(executorId, leases, expiresAt);
-        for (const id of renewed) {
+        for (const id of renewed.renewed) {
           const held = this.locked.get(id);
           if (held) this.locked.set(id, { ...held, leaseExpiresAt: expiresAt });
         }

@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import { ConflictError } from '../../core/errors.js';
 import type { ItemStatus } from '../../core/item-state.js';
-import type { ClaimSpec, ItemFilter, ItemReads, ListPage, StoreWrites } from '../store.js';
+import type { ClaimSpec, ItemFilter, ItemReads, ListPage, RenewedLeases, StoreWrites } from '../store.js';
 import type { ItemPatch, ItemRecord, LeasePatch } from '../records.js';
 import { pageOf } from '../paging.js';
 import { compareClaimOrder, perTypeClaim } from '../claim-types.js';
@@ -251,14 +251,19 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
     expiredItems(now, limit) {
       return expired.all({ now, limit }).map(toItemRecord);
     },
+    // One writer at a time: no row is ever locked by another transaction here.
     renewLeases(executorId, leases, expiresAt) {
-      const renewed: string[] = [];
+      const result: RenewedLeases = { renewed: [], lost: [] };
       for (const l of leases) {
-        if (renew.run({ id: l.id, token: l.token, executor: executorId, expires: expiresAt }).changes > 0) {
-          renewed.push(l.id);
-        }
+        const changed = renew.run({
+          id: l.id,
+          token: l.token,
+          executor: executorId,
+          expires: expiresAt,
+        }).changes;
+        (changed > 0 ? result.renewed : result.lost).push(l.id);
       }
-      return renewed;
+      return result;
     },
   };
 }
