@@ -281,6 +281,16 @@ describe('MCP over Streamable HTTP (POST /mcp)', () => {
       jsonrpc: '2.0',
       error: { code: -32600, data: { code: 'PAYLOAD_TOO_LARGE' } },
     });
+    const anonymous = await fetch(`${api.url}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({
+      jsonrpc: '2.0',
+      error: { code: -32600, data: { code: 'UNAUTHORIZED' } },
+    });
     // The rest of the API keeps its own error body.
     const res = await fetch(`${api.url}/api/tasks`, {
       method: 'POST',

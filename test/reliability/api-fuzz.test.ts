@@ -132,125 +132,135 @@ const heap = () => process.memoryUsage().heapUsed;
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
 
 describe('fuzzing every HTTP route (fast-check)', () => {
-  it(`answers ${PER_ROUTE} generated requests per route without a 5xx, and refusals commit nothing`, async () => {
-    const all = await routes();
-    expect(all.length).toBeGreaterThan(20);
-    const byStatus: Record<string, number> = {};
-    let changedByOk = 0;
-    const heaps: number[] = [];
-    let n = 0;
-    for (const [k, fuzzed] of all.entries())
-      await fc.assert(
-        fc.asyncProperty(
-          fc.constant(fuzzed),
-          fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
-          fc.string({ maxLength: 40, unit: 'binary' }),
-          queryArbitrary,
-          bodyArbitrary(BODY_LIMIT),
-          async (route, useFixture, randomId, query, body) => {
-            if (++n % 1000 === 0) {
-              gc();
-              heaps.push(heap());
-            }
-            const path = route.path.replace(/\{(\w+)\}/g, (_m, name: string) =>
-              encodeURIComponent(pathValue(name, fx, useFixture[0]!, randomId)),
-            );
-            const before = commits();
-            const bodyless = route.method === 'GET' || route.method === 'HEAD';
-            const sent = !bodyless && (route.hasBody || useFixture[1]) ? body : undefined;
-            const r = await send(route.method, `${path}${query}`, sent?.bytes, sent?.contentType);
-            byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
-            const what = `${route.method} ${path}${query} ${String(sent?.bytes ?? '').slice(0, 200)} → ${r.status} ${r.text.slice(0, 200)}`;
-            expect(r.status, what).toBeLessThan(500);
-            if (r.status >= 400) {
-              expect(r.json?.error?.code, what).toMatch(/^[A-Z_]+$/);
-              expect(commits(), `a refusal committed: ${what}`).toBe(before);
-            } else if (commits() !== before) changedByOk++;
-          },
-        ),
-        { numRuns: PER_ROUTE, seed: SEED + k, endOnFailure: true },
+  it(
+    `answers ${PER_ROUTE} generated requests per route without a 5xx, and refusals commit nothing`,
+    async () => {
+      const all = await routes();
+      expect(all.length).toBeGreaterThan(20);
+      const byStatus: Record<string, number> = {};
+      let changedByOk = 0;
+      const heaps: number[] = [];
+      let n = 0;
+      for (const [k, fuzzed] of all.entries())
+        await fc.assert(
+          fc.asyncProperty(
+            fc.constant(fuzzed),
+            fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
+            fc.string({ maxLength: 40, unit: 'binary' }),
+            queryArbitrary,
+            bodyArbitrary(BODY_LIMIT),
+            async (route, useFixture, randomId, query, body) => {
+              if (++n % 1000 === 0) {
+                gc();
+                heaps.push(heap());
+              }
+              const path = route.path.replace(/\{(\w+)\}/g, (_m, name: string) =>
+                encodeURIComponent(pathValue(name, fx, useFixture[0]!, randomId)),
+              );
+              const before = commits();
+              const bodyless = route.method === 'GET' || route.method === 'HEAD';
+              const sent = !bodyless && (route.hasBody || useFixture[1]) ? body : undefined;
+              const r = await send(route.method, `${path}${query}`, sent?.bytes, sent?.contentType);
+              byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+              const what = `${route.method} ${path}${query} ${String(sent?.bytes ?? '').slice(0, 200)} → ${r.status} ${r.text.slice(0, 200)}`;
+              expect(r.status, what).toBeLessThan(500);
+              if (r.status >= 400) {
+                expect(r.json?.error?.code, what).toMatch(/^[A-Z_]+$/);
+                expect(commits(), `a refusal committed: ${what}`).toBe(before);
+              } else if (commits() !== before) changedByOk++;
+            },
+          ),
+          { numRuns: PER_ROUTE, seed: SEED + k, endOnFailure: true },
+        );
+      console.log(
+        `HTTP fuzz: ${n} requests, ${PER_ROUTE} to each of ${all.length} routes, by status ${JSON.stringify(byStatus)}, ` +
+          `${changedByOk} accepted writes, heap MB ${heaps.map((h) => (h / 2 ** 20).toFixed(0)).join(' ')}`,
       );
-    console.log(
-      `HTTP fuzz: ${n} requests, ${PER_ROUTE} to each of ${all.length} routes, by status ${JSON.stringify(byStatus)}, ` +
-        `${changedByOk} accepted writes, heap MB ${heaps.map((h) => (h / 2 ** 20).toFixed(0)).join(' ')}`,
-    );
-    // The properties were not vacuous: some requests got through and wrote.
-    expect(changedByOk).toBeGreaterThan(0);
-    expect(byStatus['400'] ?? 0).toBeGreaterThan(n / 10);
-    // Heap flat: after a full GC (vitest runs with --expose-gc) the last sample is within
-    // 16 MiB of the first; a leak of even 2 kB a request would show as more.
-    const slack = (globalThis as { gc?: unknown }).gc ? 16 : 64;
-    if (heaps.length >= 2) expect(heaps.at(-1)! - heaps[0]!).toBeLessThan(slack * 2 ** 20);
-    expect((await send('GET', '/health')).json.status).toBe('ok');
-  });
+      // The properties were not vacuous: some requests got through and wrote.
+      expect(changedByOk).toBeGreaterThan(0);
+      expect(byStatus['400'] ?? 0).toBeGreaterThan(n / 10);
+      // Heap flat: after a full GC (vitest runs with --expose-gc) the last sample is within
+      // 16 MiB of the first; a leak of even 2 kB a request would show as more.
+      const slack = (globalThis as { gc?: unknown }).gc ? 16 : 64;
+      if (heaps.length >= 2) expect(heaps.at(-1)! - heaps[0]!).toBeLessThan(slack * 2 ** 20);
+      expect((await send('GET', '/health')).json.status).toBe('ok');
+    },
+    60_000 + PER_ROUTE * 200,
+  );
 });
 
 describe('fuzzing every MCP tool (fast-check, POST /mcp)', () => {
-  it('answers generated arguments with results or tool errors, never a 5xx or a broken reply', async () => {
-    const rpc = async (body: string) => {
-      const res = await fetch(`${api.url}/mcp`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-        body,
-      });
-      const text = await res.text();
-      return { status: res.status, text, json: JSON.parse(text) };
-    };
-    const listed = await rpc(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }));
-    const tools = (listed.json.result.tools as Array<{ name: string }>).map((t) => t.name);
-    expect(tools).toHaveLength(11);
-    const runs = PER_TOOL * tools.length;
-    let refused = 0;
-    for (const [k, fuzzed] of tools.entries())
-      await fc.assert(
-        fc.asyncProperty(
-          fc.constant(fuzzed),
-          fc.oneof(
-            fc.dictionary(fc.string({ maxLength: 20 }), fc.jsonValue({ maxDepth: 3 })),
-            fc.jsonValue(),
-            fc.constant(undefined),
+  it(
+    'answers generated arguments with results or tool errors, never a 5xx or a broken reply',
+    async () => {
+      const rpc = async (body: string) => {
+        const res = await fetch(`${api.url}/mcp`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+          body,
+        });
+        const text = await res.text();
+        return { status: res.status, text, json: JSON.parse(text) };
+      };
+      const listed = await rpc(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }));
+      const tools = (listed.json.result.tools as Array<{ name: string }>).map((t) => t.name);
+      expect(tools).toHaveLength(11);
+      const runs = PER_TOOL * tools.length;
+      let refused = 0;
+      for (const [k, fuzzed] of tools.entries())
+        await fc.assert(
+          fc.asyncProperty(
+            fc.constant(fuzzed),
+            fc.oneof(
+              fc.dictionary(fc.string({ maxLength: 20 }), fc.jsonValue({ maxDepth: 3 })),
+              fc.jsonValue(),
+              fc.constant(undefined),
+            ),
+            fc.constantFrom(
+              'type',
+              'payload',
+              'name',
+              'task_id',
+              'workflow_id',
+              'steps',
+              'phase_id',
+              'threadId',
+              'extra',
+            ),
+            fc.jsonValue({ maxDepth: 2 }),
+            fc.integer({ min: 0, max: 2 }),
+            async (tool, random, key, value, mode) => {
+              // Two calls in three start from valid arguments (one field changed, or none), so
+              // they get past the schema and reach the store.
+              const valid = VALID_ARGS[tool]?.(fx);
+              const args = !valid || mode === 0 ? random : mode === 1 ? { ...valid, [key]: value } : valid;
+              const before = commits();
+              const r = await rpc(
+                JSON.stringify({
+                  jsonrpc: '2.0',
+                  id: 2,
+                  method: 'tools/call',
+                  params: { name: tool, arguments: args },
+                }),
+              );
+              const what = `${tool} ${String(JSON.stringify(args)).slice(0, 200)} → ${r.status} ${r.text.slice(0, 200)}`;
+              expect(r.status, what).toBeLessThan(500);
+              expect(r.json.jsonrpc, what).toBe('2.0');
+              const failed = r.json.error !== undefined || r.json.result?.isError === true;
+              if (failed) {
+                refused++;
+                expect(commits(), `a refused call committed: ${what}`).toBe(before);
+              }
+            },
           ),
-          fc.constantFrom(
-            'type',
-            'payload',
-            'name',
-            'task_id',
-            'workflow_id',
-            'steps',
-            'phase_id',
-            'threadId',
-            'extra',
-          ),
-          fc.jsonValue({ maxDepth: 2 }),
-          fc.integer({ min: 0, max: 2 }),
-          async (tool, random, key, value, mode) => {
-            // Two calls in three start from valid arguments (one field changed, or none), so
-            // they get past the schema and reach the store.
-            const valid = VALID_ARGS[tool]?.(fx);
-            const args = !valid || mode === 0 ? random : mode === 1 ? { ...valid, [key]: value } : valid;
-            const before = commits();
-            const r = await rpc(
-              JSON.stringify({
-                jsonrpc: '2.0',
-                id: 2,
-                method: 'tools/call',
-                params: { name: tool, arguments: args },
-              }),
-            );
-            const what = `${tool} ${String(JSON.stringify(args)).slice(0, 200)} → ${r.status} ${r.text.slice(0, 200)}`;
-            expect(r.status, what).toBeLessThan(500);
-            expect(r.json.jsonrpc, what).toBe('2.0');
-            const failed = r.json.error !== undefined || r.json.result?.isError === true;
-            if (failed) {
-              refused++;
-              expect(commits(), `a refused call committed: ${what}`).toBe(before);
-            }
-          },
-        ),
-        { numRuns: PER_TOOL, seed: SEED + k, endOnFailure: true },
+          { numRuns: PER_TOOL, seed: SEED + k, endOnFailure: true },
+        );
+      console.log(
+        `MCP fuzz: ${runs} calls, ${PER_TOOL} to each of ${tools.length} tools, ${refused} refused`,
       );
-    console.log(`MCP fuzz: ${runs} calls, ${PER_TOOL} to each of ${tools.length} tools, ${refused} refused`);
-    expect(refused).toBeGreaterThan(runs / 4);
-    expect(refused).toBeLessThan(runs);
-  });
+      expect(refused).toBeGreaterThan(runs / 4);
+      expect(refused).toBeLessThan(runs);
+    },
+    60_000 + PER_TOOL * 100,
+  );
 });
