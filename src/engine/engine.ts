@@ -86,11 +86,11 @@ export class Engine {
       result = await this.store.write(async (tx, now) => {
         // The store may run this again (PostgreSQL after a deadlock): start clean each time.
         effects = newEffects();
-        const offset = (this.clockOffsetMs = now - this.settings.clock.now());
+        this.clockOffsetMs = now - this.settings.clock.now();
         const c: TxContext = {
           tx,
           now,
-          clockNow: () => Math.max(now, this.settings.clock.now() + offset),
+          clockNow: () => Math.max(now, this.now()),
           effects,
           settings: this.settings,
           hooks: this.hooks,
