@@ -13,18 +13,10 @@ import type { TxContext } from './tx-context.js';
 
 export async function onItemFinished(c: TxContext, parent: ItemRecord): Promise<void> {
   if (parent.status === 'completed') {
-    const ids = await c.tx.pendingDependents(parent.id);
-    if (ids.length === 0) return;
-    // Lock the children, then count one dependency of each down: two parents finishing at
-    // once (PostgreSQL) count down one after the other, so exactly one sees 0. Both in
-    // batches, and O(1) per child: a fan-in of a thousand steps is not a million reads.
-    await c.tx.lockItems(ids);
-    const left = await c.tx.countDownDependencies(ids);
-    for (const id of ids) {
-      if (left.get(id) !== 0) continue;
-      const child = await c.tx.getItem(id);
-      if (child?.status === 'pending') await queueReady(c, child);
-    }
+    // The dependents are read now (an item enqueued later in this transaction already
+    // counts this parent as done), counted down before commit (`countDownCompleted`).
+    for (const id of await c.tx.pendingDependents(parent.id))
+      c.countdowns.set(id, (c.countdowns.get(id) ?? 0) + 1);
     return;
   }
   // failed, cancelled or skipped: skip everything downstream that has not started.
@@ -45,6 +37,29 @@ export async function onItemFinished(c: TxContext, parent: ItemRecord): Promise<
       });
       queue.push(item);
     }
+  }
+}
+
+/**
+ * Counts down the dependencies that completed in this transaction so far and queues each
+ * dependent with none left. Lock the children first (in id order), then count down: two
+ * transactions finishing parents of one child (PostgreSQL) count down one after the
+ * other, so exactly one sees 0. One row update per child per transaction, however many of
+ * its parents completed in it: a batch of twenty fan-in steps writes the gather row once,
+ * not twenty times (and a thousand-wide one is not a million reads).
+ */
+export async function countDownCompleted(c: TxContext): Promise<void> {
+  if (c.countdowns.size === 0) return;
+  const counts = c.countdowns;
+  c.countdowns = new Map();
+  const ids = [...counts.keys()];
+  await c.tx.lockItems(ids);
+  const left = await c.tx.countDownDependencies(counts);
+  for (const id of ids) {
+    if (left.get(id) !== 0) continue;
+    const child = await c.tx.getItem(id);
+    // A child skipped in this transaction (another parent failed) stays skipped.
+    if (child?.status === 'pending') await queueReady(c, child);
   }
 }
 

@@ -12,13 +12,13 @@ import type { Store } from '../store/store.js';
 import { enqueuePlanned, planItem } from './enqueue.js';
 import { getHeldItem } from './holder.js';
 import * as exec from './execution.js';
+import { settleBeforeCommit } from './before-commit.js';
 import { claim, heartbeat, reap, release, type ClaimRequest, type HeldLease } from './leases.js';
 import { Notifier } from './notifier.js';
 import { completeItem, failItem } from './settle.js';
 import {
   newEffects,
   newStepChanges,
-  settleSteps,
   type EngineSettings,
   type StepHooks,
   type WebhookSink,
@@ -96,9 +96,10 @@ export class Engine {
           hooks: this.hooks,
           steps: newStepChanges(),
           webhooks: [],
+          countdowns: new Map(),
         };
         const value = await fn(c);
-        await settleSteps(c);
+        await settleBeforeCommit(c);
         if (c.webhooks.length > 0 && this.webhookSink) await this.webhookSink(c, c.webhooks.splice(0));
         if (effects.queued.size > 0) await tx.announceWork([...effects.queued.values()]);
         return value;

@@ -11,7 +11,8 @@ import { failItem } from './settle.js';
 import { failUnrunnable } from './dependencies.js';
 import { admit } from './policies.js';
 import { applyStateChange, applyTransition, errorOf } from './transition.js';
-import { settleSteps, type TxContext } from './tx-context.js';
+import { settleBeforeCommit } from './before-commit.js';
+import type { TxContext } from './tx-context.js';
 
 export interface ClaimRequest extends Omit<ClaimSpec, 'now'> {
   executorId: string;
@@ -20,7 +21,7 @@ export interface ClaimRequest extends Omit<ClaimSpec, 'now'> {
 
 /** queued → running for up to `limit` items, one `started` receipt each (the one-step claim). */
 export async function claim(c: TxContext, req: ClaimRequest): Promise<ItemRecord[]> {
-  await settleSteps(c);
+  await settleBeforeCommit(c);
   // The leases run from when the items are claimed. A settle-and-claim transaction can wait
   // above for a busy workflow row (the bookkeeping of its completions) for longer than a
   // lease: leases counted from its start would expire before they were handed out, and the

@@ -105,6 +105,12 @@ export interface TxContext {
   steps: StepChanges;
   /** Finished tasks and workflows whose webhooks the sink schedules before commit. */
   webhooks: WebhookNotice[];
+  /**
+   * Pending items some of whose dependencies completed in this transaction, with how many:
+   * counted down together before commit (see `before-commit.ts`), not one row update per
+   * completed parent.
+   */
+  countdowns: Map<string, number>;
 }
 
 export const newEffects = (): Effects => ({ appended: false, work: false, queued: new Map(), revoked: [] });
@@ -124,20 +130,4 @@ export function noteQueued(c: TxContext, item: ItemRecord): void {
       capabilities: item.requiredCapabilities,
       count: 1,
     });
-}
-
-/**
- * Lets the workflow layer settle the steps this transaction moved so far; what that moves
- * in turn is settled too, until nothing is left. Runs before the transaction commits, and
- * before a claim in the same transaction, so a step the engine runs itself (a map step, a
- * wait) is never claimable in between.
- */
-export async function settleSteps(c: TxContext): Promise<void> {
-  if (!c.hooks) return;
-  for (let round = 0; c.steps.queued.length > 0 || c.steps.finished.length > 0; round++) {
-    if (round > 100_000) throw new Error('workflow bookkeeping did not settle');
-    const changes = c.steps;
-    c.steps = newStepChanges();
-    await c.hooks.settle(c, changes);
-  }
 }

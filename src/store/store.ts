@@ -168,11 +168,12 @@ export interface StoreWrites {
    */
   lockItems(ids: readonly string[]): Awaitable<void>;
   /**
-   * One dependency of each of these items has completed: counts their `unfinishedDeps`
-   * down by one and returns what is left, by id. The caller holds their locks
-   * (`lockItems`), so two parents completing at once count down one after the other.
+   * Dependencies of these items have completed, `n` of them for item `id`: counts their
+   * `unfinishedDeps` down by that many and returns what is left, by id. The caller holds
+   * their locks (`lockItems`), so two parents completing at once count down one after the
+   * other.
    */
-  countDownDependencies(ids: readonly string[]): Awaitable<Map<string, number>>;
+  countDownDependencies(counts: ReadonlyMap<string, number>): Awaitable<Map<string, number>>;
   /** Applies a patch (and lease fields) to one item. */
   updateItem(id: string, patch: ItemPatch, lease?: LeasePatch): Awaitable<void>;
   /**

@@ -140,8 +140,10 @@ export class WorkflowService {
     parseArg(nameSchema, id, 'id');
     const o = parseInput(waitSchema, options);
     const head = await this.engine.store.headSeq();
-    const now = await this.get(id);
-    if (TERMINAL.has(now.status)) return toWorkflowResult(now);
+    // The row alone says whether the run is over; its steps are read once, when it is.
+    const row = await this.engine.store.getWorkflow(id);
+    if (!row) throw new NotFoundError('workflow', id, 'id');
+    if (TERMINAL.has(row.status)) return toWorkflowResult(await this.get(id));
     return new Promise<WorkflowResult>((resolve, reject) => {
       let settled = false;
       const finish = (fn: () => void) => {

@@ -4,7 +4,10 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createManualClock, type Conveyor, type ManualClock, type Receipt } from '../../src/index.js';
+import type { Engine } from '../../src/engine/engine.js';
 import type { TestBackend } from '../helpers/backends.js';
+
+const engineOf = (cv: Conveyor) => (cv as unknown as { engine: Engine }).engine;
 
 export function primitivesSuite(b: TestBackend): void {
   let cv: Conveyor;
@@ -351,6 +354,54 @@ export function primitivesSuite(b: TestBackend): void {
       }
       expect((await cv.getWorkItem(child.id)).status).toBe('queued');
       expect(await statuses(child.id)).toEqual(['enqueued', 'queued']);
+    });
+
+    it('parents settled in one transaction count a shared child down once, by all of them', async () => {
+      const [p1, p2, p3, p4, q] = await cv.enqueueWorkItems(Array.from({ length: 5 }, () => ({ type: 't' })));
+      const dep = (...ids: string[]) => ({ type: 't', constraints: { dependencies: ids } });
+      const [all, half, doomed] = await cv.enqueueWorkItems([
+        dep(p1!.id, p2!.id, p3!.id),
+        dep(p1!.id, q!.id),
+        dep(p2!.id, p4!.id),
+      ]);
+      const engine = engineOf(cv);
+      const entries = [];
+      for (const p of [p1!, p2!, p3!, p4!]) {
+        await cv.startExecution(p.id, 'executor-2');
+        const token = (await engine.store.getItem(p.id))!.leaseToken;
+        entries.push({ itemId: p.id, token });
+      }
+      const [e1, e2, e3, e4] = entries;
+      const { results } = await engine.settleMany(
+        [
+          { kind: 'complete', ...e1!, output: 1 },
+          { kind: 'complete', ...e2!, output: 2 },
+          { kind: 'complete', ...e3!, output: 3 },
+          { kind: 'fail', ...e4!, error: { code: 'E', message: 'no' }, retryable: false },
+        ],
+        'executor-2',
+      );
+      expect(results.every((r) => r.ok)).toBe(true);
+      expect(await statuses(all!.id)).toEqual(['enqueued', 'queued']);
+      expect((await engine.store.getItem(all!.id))!.unfinishedDeps).toBe(0);
+      expect(await engine.store.getItem(half!.id)).toMatchObject({ status: 'pending', unfinishedDeps: 1 });
+      // Its other parent failed in the same transaction: skipped, not queued by the count-down.
+      expect(await statuses(doomed!.id)).toEqual(['enqueued', 'skipped']);
+    });
+
+    it('the store counts a dependent down by as many parents as completed', async () => {
+      const parents = await cv.enqueueWorkItems(Array.from({ length: 3 }, () => ({ type: 't' })));
+      const child = await cv.enqueueWorkItem({
+        type: 't',
+        constraints: { dependencies: parents.map((p) => p.id) },
+      });
+      const store = engineOf(cv).store;
+      const left = await store.write(async (tx) => {
+        await tx.lockItems([child.id]);
+        return tx.countDownDependencies(new Map([[child.id, 2]]));
+      });
+      expect(left).toEqual(new Map([[child.id, 1]]));
+      expect((await store.getItem(child.id))!.unfinishedDeps).toBe(1);
     });
 
     it('a failed parent skips its dependents, cascading; a cancelled one too', async () => {

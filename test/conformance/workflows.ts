@@ -600,6 +600,7 @@ export function workflowsSuite(b: TestBackend): void {
       expect((await cv.listWorkflows()).workflows).toEqual([]);
       expect((await cv.listWorkItems()).items).toEqual([]);
       await expect(cv.getWorkflow('missing')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(cv.waitForWorkflow('missing')).rejects.toMatchObject({ code: 'NOT_FOUND' });
       await expect(cv.sendEvent('missing', 'e', 1)).rejects.toMatchObject({ code: 'NOT_FOUND' });
       await expect(cv.listWorkflows({ status: 'nope' as never })).rejects.toMatchObject({ field: 'status' });
     });

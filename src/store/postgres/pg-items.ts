@@ -208,12 +208,13 @@ export function createPgLockingReads(
         [now, limit],
       );
     },
-    async countDownDependencies(ids) {
-      if (ids.length === 0) return new Map<string, number>();
+    async countDownDependencies(counts) {
+      if (counts.size === 0) return new Map<string, number>();
       const rows = await query<{ id: string; n: number }>(
-        `UPDATE items SET unfinished_deps = unfinished_deps - 1 WHERE id = ANY($1::text[])
-          RETURNING id, unfinished_deps AS n`,
-        [[...ids]],
+        `UPDATE items SET unfinished_deps = unfinished_deps - d.n
+          FROM unnest($1::text[], $2::int[]) AS d(id, n) WHERE items.id = d.id
+          RETURNING items.id, unfinished_deps AS n`,
+        [[...counts.keys()], [...counts.values()]],
       );
       return new Map(rows.map((r) => [r.id, r.n]));
     },

@@ -128,8 +128,8 @@ export class PgTx {
         return this.hold(found);
       },
       expiredItems: async (now, limit) => this.hold(await locking.expiredItems(now, limit)),
-      countDownDependencies: async (ids) => {
-        const left = await locking.countDownDependencies(ids);
+      countDownDependencies: async (counts) => {
+        const left = await locking.countDownDependencies(counts);
         for (const [id, n] of left) {
           const held = this.locked.get(id);
           if (held) this.locked.set(id, { ...held, unfinishedDeps: n });

@@ -90,8 +90,8 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
     `SELECT d.item_id FROM item_deps d CROSS JOIN items i ON i.id = d.item_id
       WHERE d.depends_on_id = ? AND i.status = 'pending' ORDER BY i.seq`,
   );
-  const countDown = db.prepare<[string], { n: number }>(
-    'UPDATE items SET unfinished_deps = unfinished_deps - 1 WHERE id = ? RETURNING unfinished_deps AS n',
+  const countDown = db.prepare<[number, string], { n: number }>(
+    'UPDATE items SET unfinished_deps = unfinished_deps - ? WHERE id = ? RETURNING unfinished_deps AS n',
   );
   const activeForExecutor = db.prepare<[string], { n: number }>(
     `SELECT count(*) AS n FROM items INDEXED BY items_status
@@ -186,10 +186,10 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
     pendingDependents(id) {
       return dependents.all(id).map((r) => r.item_id);
     },
-    countDownDependencies(ids) {
+    countDownDependencies(counts) {
       const left = new Map<string, number>();
-      for (const id of ids) {
-        const row = countDown.get(id);
+      for (const [id, n] of counts) {
+        const row = countDown.get(n, id);
         if (row) left.set(id, row.n);
       }
       return left;
