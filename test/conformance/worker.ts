@@ -98,6 +98,35 @@ export function workerSuite(b: TestBackend): void {
       await w.stop();
     });
 
+    it('runs a chain with one claim per link: the batch that queues the next link claims it, and no one looks again', async () => {
+      const claims = () => (cv as unknown as { engine: { stats: { claims: number } } }).engine.stats.claims;
+      const first = await cv.enqueueWorkItem({ type: 'link', payload: 0 });
+      let previous = first.id;
+      const ids = [first.id];
+      for (let i = 1; i < 20; i++) {
+        previous = (
+          await cv.enqueueWorkItem({ type: 'link', payload: i, constraints: { dependencies: [previous] } })
+        ).id;
+        ids.push(previous);
+      }
+      const ran: number[] = [];
+      const w = cv.worker({
+        concurrency: 5,
+        pollIntervalMs: 60_000,
+        handlers: { link: (n: number) => void ran.push(n) },
+      });
+      const before = claims();
+      await w.start();
+      await waitFor(async () => (await statusOf(previous)) === 'completed', 'the last link');
+      const used = claims() - before;
+      await w.stop();
+      expect(ran).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      // The first look at start, then one per result batch, each of which claimed the link
+      // its result queued. (Before, each commit also woke the worker for the link it had
+      // just claimed itself: two looks per link.) A few spare for a wake-up registration.
+      expect(used).toBeLessThanOrEqual(ids.length + 4);
+    });
+
     it('ctx.progress writes receipts, ctx.log persists lines, ctx.item and attempt are set', async () => {
       const item = await cv.enqueueWorkItem({ type: 't', payload: { x: 1 } });
       const w = cv.worker({

@@ -4,11 +4,15 @@
  * in review. Regenerate the snapshot with UPDATE_SCHEMA_SNAPSHOT=1.
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { sqliteMigrations } from '../../src/store/sqlite/migrate.js';
 import { createStore } from '../../src/store/create-store.js';
+import { ITEM_READ_COLUMNS, itemRowOf, SELECT_ITEM } from '../../src/store/sqlite/item-reads.js';
+import { createConveyor } from '../../src/index.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { tempDir, waitFor } from '../helpers/conveyors.js';
 
 const SNAPSHOT = new URL('../schema/sqlite-schema.sql', import.meta.url);
@@ -63,6 +67,69 @@ describe('SqliteStore', () => {
   it('migration files are numbered without gaps', () => {
     const versions = sqliteMigrations().map((m) => m.version);
     expect(versions).toEqual(versions.map((_, i) => i + 1));
+  });
+
+  it('0005 rebuilds the event log without AUTOINCREMENT, keeping every event and its seq', async () => {
+    const file = join(tempDir(), 'old.db');
+    // A file as version 4 left it, with a few events written through the old table.
+    const old = new Database(file);
+    for (const m of sqliteMigrations().filter((m) => m.version <= 4)) old.exec(m.sql);
+    old.exec(`CREATE TABLE schema_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
+    for (const v of [1, 2, 3, 4])
+      old.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(v, `m${v}`);
+    const add = old.prepare(
+      `INSERT INTO events (type, at, tenant, item_id, workflow_id, data) VALUES (?, 1, 't', ?, ?, '{}')`,
+    );
+    for (const [type, item, wf] of [
+      ['item.enqueued', 'a', null],
+      ['workflow.created', null, 'w'],
+      ['item.completed', 'a', 'w'],
+    ])
+      add.run(type, item, wf);
+    old.close();
+
+    const store = new SqliteStore({ filename: file });
+    expect(store.headSeq()).toBe(3);
+    expect((await store.eventsAfter(0, {}, 10)).map((e) => [e.seq, e.type])).toEqual([
+      [1, 'item.enqueued'],
+      [2, 'workflow.created'],
+      [3, 'item.completed'],
+    ]);
+    const ddl = store.db.prepare(`SELECT sql FROM sqlite_master WHERE name = 'events'`).get() as {
+      sql: string;
+    };
+    expect(ddl.sql).not.toMatch(/AUTOINCREMENT/);
+    await store.write(async (tx) => {
+      await tx.appendEvent({ type: 'x', at: 2, tenant: 't', itemId: 'a', workflowId: null, data: {} });
+    });
+    expect(store.headSeq()).toBe(4);
+    expect((await store.eventsAfter(0, { itemId: 'a' }, 10)).map((e) => e.seq)).toEqual([1, 3, 4]);
+    await store.close();
+  });
+
+  it('item reads in raw mode name every column as the driver’s own row objects do', async () => {
+    const file = join(tempDir(), 'raw.db');
+    const cv = await createConveyor({ database: file, logger: silentLogger });
+    const parent = await cv.enqueueWorkItem({ type: 'p' });
+    await cv.enqueueWorkItem({
+      type: 't',
+      name: 'named',
+      queue: 'q',
+      payload: { a: [1, 'x'] },
+      priority: 'high',
+      idempotencyKey: 'k1',
+      delayMs: 5,
+      budget: { toolOps: 3 },
+      constraints: { requiredCapabilities: ['gpu'], dependencies: [parent.id], maxDurationMs: 900 },
+    });
+    await cv.close();
+    const check = new Database(file, { readonly: true });
+    const objects = check.prepare('SELECT * FROM items ORDER BY seq').all();
+    const raw = check.prepare(`${SELECT_ITEM} FROM items ORDER BY seq`).raw(true).all() as unknown[][];
+    check.close();
+    expect(raw.map(itemRowOf)).toEqual(objects);
+    expect(Object.keys(objects[0] as object).sort()).toEqual([...ITEM_READ_COLUMNS].sort());
   });
 
   it('matches the committed schema snapshot', async () => {

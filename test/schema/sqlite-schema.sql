@@ -7,8 +7,8 @@ CREATE TABLE circuit_breakers (
   updated_at     INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 
-CREATE TABLE events (
-  seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+CREATE TABLE "events" (
+  seq          INTEGER PRIMARY KEY,
   type         TEXT    NOT NULL,
   at           INTEGER NOT NULL,
   tenant       TEXT    NOT NULL,

@@ -11,7 +11,8 @@ import type { ItemPatch, ItemRecord, LeasePatch } from '../records.js';
 import { pageOf } from '../paging.js';
 import { compareClaimOrder, perTypeClaim } from '../claim-types.js';
 import { createStatementCache } from './statement-cache.js';
-import { PATCH_COLUMNS, toInsertParams, toItemRecord, type ItemRow } from '../rows/item-rows.js';
+import { PATCH_COLUMNS, toInsertParams, toItemRecord } from '../rows/item-rows.js';
+import { createItemReadCache, prepareItemRead } from './item-reads.js';
 
 type ItemWrites = Pick<
   StoreWrites,
@@ -75,14 +76,11 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
     `INSERT INTO items (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`,
   );
   const insertDep = db.prepare('INSERT OR IGNORE INTO item_deps (item_id, depends_on_id) VALUES (?, ?)');
-  const byId = db.prepare<[string], ItemRow>('SELECT * FROM items WHERE id = ?');
-  const byIds = db.prepare<[string], ItemRow>(
-    'SELECT * FROM items WHERE id IN (SELECT value FROM json_each(?))',
-  );
+  const byId = prepareItemRead<[string]>(db, 'FROM items WHERE id = ?');
+  const byIds = prepareItemRead<[string]>(db, 'FROM items WHERE id IN (SELECT value FROM json_each(?))');
   const cached = createStatementCache(db);
-  const byKey = db.prepare<[string, string], ItemRow>(
-    'SELECT * FROM items WHERE tenant = ? AND idempotency_key = ?',
-  );
+  const cachedItems = createItemReadCache(db);
+  const byKey = prepareItemRead<[string, string]>(db, 'FROM items WHERE tenant = ? AND idempotency_key = ?');
   // CROSS JOIN fixes the join order: from the edges of this one item, then its rows. Left to
   // itself the planner may start from every pending item (a map's waiting children, a big
   // DAG's later steps), which makes each completion cost O(pending).
@@ -103,8 +101,9 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
   // INDEXED BY: without statistics the planner prefers items_status and sorts every queued
   // row; the partial claim index is already in claim order, so a claim reads ~limit rows
   // plus the queued rows ahead of them it cannot take.
-  const claim = db.prepare<Record<string, unknown>, ItemRow>(
-    `SELECT * FROM items INDEXED BY items_claim WHERE ${CLAIMABLE_WHERE} AND run_at <= @now
+  const claim = prepareItemRead<[Record<string, unknown>]>(
+    db,
+    `FROM items INDEXED BY items_claim WHERE ${CLAIMABLE_WHERE} AND run_at <= @now
       ORDER BY priority DESC, run_at ASC, seq ASC LIMIT @limit`,
   );
   // Purpose: the next items of one type @type a worker may take, in claim order (the claim
@@ -112,8 +111,9 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
   // Params: as `claim`, with @type instead of @types.
   // INDEXED BY: the type's run of items_claim_type is in claim order (SEARCH … (type=?)),
   // so the read costs ~limit rows however many queued items of other types there are.
-  const claimOfType = db.prepare<Record<string, unknown>, ItemRow>(
-    `SELECT * FROM items INDEXED BY items_claim_type
+  const claimOfType = prepareItemRead<[Record<string, unknown>]>(
+    db,
+    `FROM items INDEXED BY items_claim_type
       WHERE status = 'queued' AND type = @type${CLAIMABLE_REST} AND run_at <= @now
       ORDER BY priority DESC, run_at ASC, seq ASC LIMIT @limit`,
   );
@@ -128,8 +128,9 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
       WHERE status = 'queued' AND type IN (SELECT value FROM json_each(@types))${CLAIMABLE_REST}`,
   );
   // Purpose: leased items whose lease ran out or running items past their deadline.
-  const expired = db.prepare<{ now: number; limit: number }, ItemRow>(
-    `SELECT * FROM items INDEXED BY items_status
+  const expired = prepareItemRead<[{ now: number; limit: number }]>(
+    db,
+    `FROM items INDEXED BY items_status
       WHERE status IN ('assigned', 'running')
         AND (lease_expires_at < @now OR (deadline_at IS NOT NULL AND deadline_at < @now))
       ORDER BY seq LIMIT @limit`,
@@ -167,8 +168,8 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
         params.beforeSeq = page.beforeSeq;
       }
       params.limit = page.limit;
-      const sql = `SELECT * FROM items ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq DESC LIMIT @limit`;
-      const rows = cached<Record<string, unknown>, ItemRow>(sql).all(params);
+      const rest = `FROM items ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq DESC LIMIT @limit`;
+      const rows = cachedItems(rest).all(params);
       return pageOf(rows, page.limit, toItemRecord);
     },
     countByStatus(filter) {
@@ -180,8 +181,8 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
     queuedItems(filter, limit) {
       const { where, params } = filterSql({ ...filter, status: 'queued' });
       params.limit = limit;
-      const sql = `SELECT * FROM items WHERE ${where.join(' AND ')} ORDER BY priority DESC, run_at ASC, seq ASC LIMIT @limit`;
-      return cached<Record<string, unknown>, ItemRow>(sql).all(params).map(toItemRecord);
+      const rest = `FROM items WHERE ${where.join(' AND ')} ORDER BY priority DESC, run_at ASC, seq ASC LIMIT @limit`;
+      return cachedItems(rest).all(params).map(toItemRecord);
     },
     pendingDependents(id) {
       return dependents.all(id).map((r) => r.item_id);

@@ -8,7 +8,7 @@ import type Database from 'better-sqlite3';
 import { ConflictError } from '../../core/errors.js';
 import type { JsonValue } from '../../core/types.js';
 import type { EventRecord } from '../records.js';
-import { toItemRecord, type ItemRow } from '../rows/item-rows.js';
+import { toItemRecord } from '../rows/item-rows.js';
 import { toEvent, type EventRow } from '../rows/log-rows.js';
 import {
   toBreaker,
@@ -25,6 +25,7 @@ import type { ListPage, WorkflowReads, WorkflowWrites } from '../store.js';
 import type { WorkflowFilter, WorkflowPatch } from '../workflow-records.js';
 import { pageOf } from '../paging.js';
 import { createStatementCache } from './statement-cache.js';
+import { prepareItemRead } from './item-reads.js';
 
 export function createSqliteWorkflows(db: Database.Database): WorkflowReads & WorkflowWrites {
   const cols = Object.keys(toWorkflowParams({} as never, null));
@@ -38,11 +39,13 @@ export function createSqliteWorkflows(db: Database.Database): WorkflowReads & Wo
   const byKey = db.prepare<[string, string], WorkflowRow>(
     `SELECT ${WORKFLOW_COLUMNS} FROM workflows WHERE tenant = ? AND idempotency_key = ?`,
   );
-  const steps = db.prepare<[string], ItemRow>(
-    'SELECT * FROM items WHERE workflow_id = ? AND map_index IS NULL ORDER BY seq',
+  const steps = prepareItemRead<[string]>(
+    db,
+    'FROM items WHERE workflow_id = ? AND map_index IS NULL ORDER BY seq',
   );
-  const children = db.prepare<[string, string], ItemRow>(
-    'SELECT * FROM items WHERE workflow_id = ? AND step_id = ? AND map_index IS NOT NULL ORDER BY map_index',
+  const children = prepareItemRead<[string, string]>(
+    db,
+    'FROM items WHERE workflow_id = ? AND step_id = ? AND map_index IS NOT NULL ORDER BY map_index',
   );
   const signal = db.prepare<[string, string], SignalRow>(
     'SELECT * FROM workflow_signals WHERE workflow_id = ? AND name = ? ORDER BY seq LIMIT 1',
