@@ -21,7 +21,7 @@ export interface BatchContext {
 
 export interface BatchRun {
   record: ItemRecord;
-  controller: AbortController;
+  controller: { readonly signal: AbortSignal; abort(reason?: unknown): void };
   done: boolean;
   ctx: HandlerContext;
 }

@@ -45,7 +45,7 @@ export function createHandlerContext(
   engine: Engine,
   record: ItemRecord,
   executorId: string,
-  signal: AbortSignal,
+  abort: { readonly signal: AbortSignal },
   resources: Resources,
 ): HandlerContext {
   const token = record.leaseToken;
@@ -58,7 +58,10 @@ export function createHandlerContext(
     attempt: record.attempts,
     executorId,
     leaseToken: token,
-    signal,
+    // Made when first read (see lazy-abort.ts).
+    get signal() {
+      return abort.signal;
+    },
     resources,
     async progress(percent, message) {
       if (typeof percent !== 'number' || !(percent >= 0 && percent <= 100)) {

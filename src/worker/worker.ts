@@ -22,6 +22,7 @@ import type { ItemRecord } from '../store/records.js';
 import type { WorkKind } from '../store/store.js';
 import { createHandlerContext, settlementForError, settlementForOutput } from './handler-context.js';
 import { BatchCollector, type BatchHandler, type BatchRun } from './batch-collector.js';
+import { LazyAbort } from './lazy-abort.js';
 import { SettleBatcher } from './settle-batcher.js';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options.js';
 
@@ -337,8 +338,8 @@ export class Worker {
   }
 
   private execute(record: ItemRecord): void {
-    const controller = new AbortController();
-    const ctx = createHandlerContext(this.engine, record, this.id, controller.signal, this.resources);
+    const controller = new LazyAbort();
+    const ctx = createHandlerContext(this.engine, record, this.id, controller, this.resources);
     const run: Run = { record, controller, ctx, timer: undefined, done: false };
     this.active.set(record.id, run);
     if (record.deadlineAt !== null) this.armDeadline(run, record.deadlineAt);
