@@ -54,12 +54,11 @@ export async function countDownCompleted(c: TxContext): Promise<void> {
   c.countdowns = new Map();
   const ids = [...counts.keys()];
   await c.tx.lockItems(ids);
-  const left = await c.tx.countDownDependencies(counts);
+  const counted = await c.tx.countDownDependencies(counts);
   for (const id of ids) {
-    if (left.get(id) !== 0) continue;
-    const child = await c.tx.getItem(id);
+    const child = counted.get(id);
     // A child skipped in this transaction (another parent failed) stays skipped.
-    if (child?.status === 'pending') await queueReady(c, child);
+    if (child?.unfinishedDeps === 0 && child.status === 'pending') await queueReady(c, child);
   }
 }
 

@@ -169,11 +169,12 @@ export interface StoreWrites {
   lockItems(ids: readonly string[]): Awaitable<void>;
   /**
    * Dependencies of these items have completed, `n` of them for item `id`: counts their
-   * `unfinishedDeps` down by that many and returns what is left, by id. The caller holds
+   * `unfinishedDeps` down by that many and returns the items as they are now, by id (the
+   * caller queues those with none left, without reading them again). The caller holds
    * their locks (`lockItems`), so two parents completing at once count down one after the
    * other.
    */
-  countDownDependencies(counts: ReadonlyMap<string, number>): Awaitable<Map<string, number>>;
+  countDownDependencies(counts: ReadonlyMap<string, number>): Awaitable<Map<string, ItemRecord>>;
   /** Applies a patch (and lease fields) to one item. */
   updateItem(id: string, patch: ItemPatch, lease?: LeasePatch): Awaitable<void>;
   /**

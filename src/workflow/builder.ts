@@ -9,6 +9,7 @@
 import { ValidationError, type ValidationIssue } from '../core/errors.js';
 import type { ResourceFactory } from '../resources/registry.js';
 import { compileWorkflow } from './compile.js';
+import { rememberChecked } from './checked-definitions.js';
 import { parseWorkflowDefinition } from './definition.js';
 import type {
   PhaseDefinition,
@@ -113,6 +114,7 @@ export class WorkflowBuilder {
     const definition = structuredClone(parseWorkflowDefinition(draft));
     compileWorkflow(definition, this.options);
     for (const [name, factory] of this.factories) this.options.defineResource?.(name, factory);
+    rememberChecked(definition);
     return definition;
   }
 }

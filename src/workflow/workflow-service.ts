@@ -15,6 +15,7 @@ import type { ResourceRegistry } from '../resources/registry.js';
 import { everyRow, listPage, nextCursor } from '../store/paging.js';
 import { WORKFLOW_STATUSES, type WorkflowRecord } from '../store/workflow-records.js';
 import { WorkflowBuilder } from './builder.js';
+import { checkedDefinition } from './checked-definitions.js';
 import { compileWorkflow } from './compile.js';
 import { parseWorkflowDefinition } from './definition.js';
 import { WorkflowDrafts } from './drafts.js';
@@ -93,8 +94,11 @@ export class WorkflowService {
     options: StartWorkflowOptions = {},
   ): Promise<{ id: string; status: WorkflowRecord['status'] }> {
     // A builder passed as it is: take its definition (and register the resources it declares).
+    // One that build() returned and nobody changed since was checked there already.
     const def =
-      definition instanceof WorkflowBuilder ? this.adopt(definition) : parseWorkflowDefinition(definition);
+      definition instanceof WorkflowBuilder
+        ? this.adopt(definition)
+        : (checkedDefinition(definition) ?? parseWorkflowDefinition(definition));
     const compiled = compileWorkflow(def, { hasResource: (n) => this.resources.has(n) });
     parseArg(jsonSchema, input, 'input');
     const o = parseInput(startOptionsSchema, options, 'options');

@@ -605,6 +605,26 @@ export function workflowsSuite(b: TestBackend): void {
       await expect(cv.listWorkflows({ status: 'nope' as never })).rejects.toMatchObject({ field: 'status' });
     });
 
+    it('a definition changed after build() is checked again and runs as changed', async () => {
+      await work({ t: (p: unknown) => p });
+      const def = cv.workflow('edited').step('a', 't', { input: 1 }).build();
+      def.steps[0]!.input = 2;
+      def.steps.push({ id: 'b', type: 't', deps: ['a'], input: '{{steps.a.output}}' });
+      const result = await run(def);
+      expect(result.results).toEqual({ a: 2, b: 2 });
+      def.steps[1]!.deps = ['ghost'];
+      await expect(cv.startWorkflow(def)).rejects.toMatchObject({
+        code: 'VALIDATION',
+        field: 'steps[1].deps[0]',
+      });
+      (def.steps[1] as { timeoutMs?: number }).timeoutMs = -1;
+      await expect(cv.startWorkflow(def)).rejects.toMatchObject({
+        code: 'VALIDATION',
+        field: 'steps[1].timeoutMs',
+      });
+      expect((await cv.listWorkflows()).workflows).toHaveLength(1);
+    });
+
     it('waitForWorkflow gives up with TIMEOUT; listWorkflows pages newest first', async () => {
       const def = cv.workflow('idle').step('a', 'nobody-runs-this').build();
       const ids = [];

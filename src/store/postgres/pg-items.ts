@@ -174,9 +174,12 @@ export function createPgItemReads(query: Query, locking: boolean): ItemReads {
  * The queries a write transaction makes to lock rows for a claim, the reaper or a
  * heartbeat; they only run inside one (see `PgTx`).
  */
-export function createPgLockingReads(
-  query: Query,
-): Pick<StoreWrites, 'claimCandidates' | 'expiredItems' | 'renewLeases' | 'countDownDependencies'> {
+export function createPgLockingReads(query: Query): Pick<
+  StoreWrites,
+  'claimCandidates' | 'expiredItems' | 'renewLeases'
+> & {
+  countDownDependencies(counts: ReadonlyMap<string, number>): Promise<Map<string, number>>;
+} {
   const rows = async (text: string, values: unknown[]) =>
     (await query<ItemRow>(text, values)).map(toItemRecord);
   return {
@@ -208,6 +211,8 @@ export function createPgLockingReads(
         [now, limit],
       );
     },
+    // The counts left, by id; the transaction already holds these rows (lockItems) and
+    // makes the new records from them.
     async countDownDependencies(counts) {
       if (counts.size === 0) return new Map<string, number>();
       const rows = await query<{ id: string; n: number }>(

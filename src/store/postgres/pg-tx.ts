@@ -130,11 +130,17 @@ export class PgTx {
       expiredItems: async (now, limit) => this.hold(await locking.expiredItems(now, limit)),
       countDownDependencies: async (counts) => {
         const left = await locking.countDownDependencies(counts);
+        const counted = new Map<string, ItemRecord>();
         for (const [id, n] of left) {
-          const held = this.locked.get(id);
-          if (held) this.locked.set(id, { ...held, unfinishedDeps: n });
+          // The caller locked these rows, so they are held: the held record is the newer one
+          // (its changes go out at commit). One that is not is read (it then is).
+          const held = this.locked.get(id) ?? (await reads.getItem(id));
+          if (!held) continue;
+          const now = { ...held, unfinishedDeps: n };
+          this.locked.set(id, now);
+          counted.set(id, now);
         }
-        return left;
+        return counted;
       },
       renewLeases: async (executorId, leases, expiresAt) => {
         const renewed = await locking.renewLeases(executorId, leases, expiresAt);

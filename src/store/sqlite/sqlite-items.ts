@@ -12,7 +12,7 @@ import { pageOf } from '../paging.js';
 import { compareClaimOrder, perTypeClaim } from '../claim-types.js';
 import { createStatementCache } from './statement-cache.js';
 import { PATCH_COLUMNS, toInsertParams, toItemRecord } from '../rows/item-rows.js';
-import { createItemReadCache, prepareItemRead } from './item-reads.js';
+import { createItemReadCache, ITEM_READ_COLUMNS, itemRowOf, prepareItemRead } from './item-reads.js';
 
 type ItemWrites = Pick<
   StoreWrites,
@@ -88,9 +88,12 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
     `SELECT d.item_id FROM item_deps d CROSS JOIN items i ON i.id = d.item_id
       WHERE d.depends_on_id = ? AND i.status = 'pending' ORDER BY i.seq`,
   );
-  const countDown = db.prepare<[number, string], { n: number }>(
-    'UPDATE items SET unfinished_deps = unfinished_deps - ? WHERE id = ? RETURNING unfinished_deps AS n',
-  );
+  // The whole row comes back: a child with nothing left is queued from it, not read again.
+  const countDown = db
+    .prepare<[number, string], unknown[]>(
+      `UPDATE items SET unfinished_deps = unfinished_deps - ? WHERE id = ? RETURNING ${ITEM_READ_COLUMNS.join(', ')}`,
+    )
+    .raw(true);
   const activeForExecutor = db.prepare<[string], { n: number }>(
     `SELECT count(*) AS n FROM items INDEXED BY items_status
       WHERE status IN ('assigned', 'running') AND executor_id = ?`,
@@ -188,12 +191,12 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
       return dependents.all(id).map((r) => r.item_id);
     },
     countDownDependencies(counts) {
-      const left = new Map<string, number>();
+      const counted = new Map<string, ItemRecord>();
       for (const [id, n] of counts) {
         const row = countDown.get(n, id);
-        if (row) left.set(id, row.n);
+        if (row) counted.set(id, toItemRecord(itemRowOf(row)));
       }
-      return left;
+      return counted;
     },
     activeCountForExecutor(executorId) {
       return activeForExecutor.get(executorId)?.n ?? 0;
