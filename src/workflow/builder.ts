@@ -109,12 +109,13 @@ export class WorkflowBuilder {
       steps,
       ...(this.factories.size > 0 ? { resources: [...this.factories.keys()] } : {}),
     };
-    // Parsed first, so the clone below only ever sees JSON; the clone detaches the result
-    // from input objects the caller still holds.
-    const definition = structuredClone(parseWorkflowDefinition(draft));
+    // Parsed first, so the copy below only ever sees JSON; the copy detaches the result from
+    // input objects the caller still holds, and the same text is what start compares with.
+    const json = JSON.stringify(parseWorkflowDefinition(draft));
+    const definition = JSON.parse(json) as WorkflowDefinition;
     compileWorkflow(definition, this.options);
     for (const [name, factory] of this.factories) this.options.defineResource?.(name, factory);
-    rememberChecked(definition);
+    rememberChecked(definition, json);
     return definition;
   }
 }

@@ -17,9 +17,8 @@ interface Checked {
 // Weak: a definition the caller drops takes its entry with it.
 const checked = new WeakMap<object, Checked>();
 
-/** Records `definition` (plain JSON that passed parse and compile) as checked. */
-export function rememberChecked(definition: WorkflowDefinition): void {
-  const json = JSON.stringify(definition);
+/** Records `definition` (plain JSON that passed parse and compile, serialized as `json`) as checked. */
+export function rememberChecked(definition: WorkflowDefinition, json: string): void {
   checked.set(definition, { json, copy: JSON.parse(json) as WorkflowDefinition });
 }
 
