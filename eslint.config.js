@@ -22,6 +22,20 @@ export default tseslint.config(
     },
   },
   {
+    // A bare bound LIMIT makes SQLite prepare the statement again on every run (see the
+    // module comment of sqlite-store.ts).
+    files: ['src/store/sqlite/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...['Literal[value', 'TemplateElement[value.raw'].map((node) => ({
+          selector: `${node}=/LIMIT\\s+[?@:$]\\w*(?![\\w\\s]*\\+)/i]`,
+          message: 'Bind a row limit as `LIMIT ? + 0`: a bare bound LIMIT is re-prepared on every run.',
+        })),
+      ],
+    },
+  },
+  {
     // Bodies that come back over HTTP are untyped JSON; these tests check them by value.
     files: [
       'test/integration/http-*.test.ts',

@@ -15,7 +15,7 @@ export function createSqliteEvents(db: Database.Database): EventReads & Pick<Sto
   );
   const head = db.prepare<[], { s: number | null }>('SELECT max(seq) AS s FROM events');
   const items = db.prepare<[number, number], EventRow>(
-    'SELECT * FROM events WHERE seq > ? AND item_id IS NOT NULL ORDER BY seq LIMIT ?',
+    'SELECT * FROM events WHERE seq > ? AND item_id IS NOT NULL ORDER BY seq LIMIT ? + 0',
   );
   const cached = createStatementCache(db);
 
@@ -32,7 +32,7 @@ export function createSqliteEvents(db: Database.Database): EventReads & Pick<Sto
       if (filter.workflowEventsOnly) where.push('item_id IS NULL');
       if (filter.tenant !== undefined) where.push('tenant = @tenant');
       const { workflowEventsOnly: _flag, ...named } = filter; // not a named parameter
-      const sql = `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`;
+      const sql = `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit + 0`;
       return cached<Record<string, unknown>, EventRow>(sql)
         .all({ after: afterSeq, limit, ...named })
         .map(toEvent);

@@ -107,7 +107,7 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
   const claim = prepareItemRead<[Record<string, unknown>]>(
     db,
     `FROM items INDEXED BY items_claim WHERE ${CLAIMABLE_WHERE} AND run_at <= @now
-      ORDER BY priority DESC, run_at ASC, seq ASC LIMIT @limit`,
+      ORDER BY priority DESC, run_at ASC, seq ASC LIMIT @limit + 0`,
   );
   // Purpose: the next items of one type @type a worker may take, in claim order (the claim
   // of a worker with a type list, one read per type, merged; see claim-types.ts).
@@ -118,7 +118,7 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
     db,
     `FROM items INDEXED BY items_claim_type
       WHERE status = 'queued' AND type = @type${CLAIMABLE_REST} AND run_at <= @now
-      ORDER BY priority DESC, run_at ASC, seq ASC LIMIT @limit`,
+      ORDER BY priority DESC, run_at ASC, seq ASC LIMIT @limit + 0`,
   );
   // Purpose: when the earliest not-yet-due item becomes due, so an idle worker can sleep until then.
   const nextRun = db.prepare<Record<string, unknown>, { t: number | null }>(
@@ -136,7 +136,7 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
     `FROM items INDEXED BY items_status
       WHERE status IN ('assigned', 'running')
         AND (lease_expires_at < @now OR (deadline_at IS NOT NULL AND deadline_at < @now))
-      ORDER BY seq LIMIT @limit`,
+      ORDER BY seq LIMIT @limit + 0`,
   );
   const renew = db.prepare<{ id: string; token: number; executor: string; expires: number }>(
     `UPDATE items SET lease_expires_at = @expires
@@ -171,7 +171,7 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
         params.beforeSeq = page.beforeSeq;
       }
       params.limit = page.limit;
-      const rest = `FROM items ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq DESC LIMIT @limit`;
+      const rest = `FROM items ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq DESC LIMIT @limit + 0`;
       const rows = cachedItems(rest).all(params);
       return pageOf(rows, page.limit, toItemRecord);
     },
@@ -184,7 +184,7 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
     queuedItems(filter, limit) {
       const { where, params } = filterSql({ ...filter, status: 'queued' });
       params.limit = limit;
-      const rest = `FROM items WHERE ${where.join(' AND ')} ORDER BY priority DESC, run_at ASC, seq ASC LIMIT @limit`;
+      const rest = `FROM items WHERE ${where.join(' AND ')} ORDER BY priority DESC, run_at ASC, seq ASC LIMIT @limit + 0`;
       return cachedItems(rest).all(params).map(toItemRecord);
     },
     pendingDependents(id) {

@@ -28,7 +28,7 @@ export function createSqliteService(db: Database.Database): ServiceReads & Servi
      VALUES (${WEBHOOK_ATTEMPT_COLUMNS.map((c) => '@' + c).join(', ')})`,
   );
   const attempts = db.prepare<[string, number], WebhookAttemptRow>(
-    'SELECT * FROM webhook_attempts WHERE subject_id = ? ORDER BY seq LIMIT ?',
+    'SELECT * FROM webhook_attempts WHERE subject_id = ? ORDER BY seq LIMIT ? + 0',
   );
   const secret = db.prepare<[string], { webhook_secret: string }>(
     'SELECT webhook_secret FROM tenant_secrets WHERE tenant = ?',

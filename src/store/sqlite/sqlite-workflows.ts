@@ -55,7 +55,7 @@ export function createSqliteWorkflows(db: Database.Database): WorkflowReads & Wo
      VALUES (@id, @workflowId, @name, @payload, @receivedAt)`,
   );
   const events = db.prepare<[number, number], EventRow>(
-    'SELECT * FROM events WHERE seq > ? AND item_id IS NULL AND workflow_id IS NOT NULL ORDER BY seq LIMIT ?',
+    'SELECT * FROM events WHERE seq > ? AND item_id IS NULL AND workflow_id IS NOT NULL ORDER BY seq LIMIT ? + 0',
   );
   const bucket = db.prepare<[string], { key: string; tokens: number; updated_at: number }>(
     'SELECT * FROM rate_limits WHERE key = ?',
@@ -117,7 +117,7 @@ export function createSqliteWorkflows(db: Database.Database): WorkflowReads & Wo
         where.push('seq < @beforeSeq');
         params.beforeSeq = page.beforeSeq;
       }
-      const sql = `SELECT ${WORKFLOW_COLUMNS} FROM workflows ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq DESC LIMIT @limit`;
+      const sql = `SELECT ${WORKFLOW_COLUMNS} FROM workflows ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq DESC LIMIT @limit + 0`;
       const rows = cached<Record<string, unknown>, WorkflowRow>(sql).all(params);
       return pageOf(rows, page.limit, toWorkflowRecord);
     },
