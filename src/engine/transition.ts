@@ -1,12 +1,14 @@
 /**
  * @module transition
  * The one way an item's status changes: check the state machine, seal the receipt onto
- * the item's chain, patch the row, append the event — all in the caller's transaction.
+ * the item's chain, patch the row, append the event that carries the receipt — all in the
+ * caller's transaction.
  * The row patch and the event carry the same `patch`, which is what lets replay rebuild
  * the stored state from the log alone.
  */
 import { randomUUID } from 'node:crypto';
 import type { ItemError } from '../core/errors.js';
+import type { Receipt } from '../core/types.js';
 import { assertTransition, isTerminal, type ItemStatus, type ReceiptStatus } from '../core/item-state.js';
 import { sealReceipt } from '../core/receipts.js';
 import { toItemState, type ItemPatch, type ItemRecord, type LeasePatch } from '../store/records.js';
@@ -62,8 +64,7 @@ export async function applyTransition(
     receiptHash: receipt.receiptHash,
   };
   await c.tx.updateItem(item.id, patch, spec.lease);
-  await c.tx.insertReceipt(receipt);
-  await appendItemEvent(c, item, `item.${spec.receipt}`, { from: item.status, to: spec.to, patch });
+  await appendItemEvent(c, item, `item.${spec.receipt}`, { from: item.status, to: spec.to, patch }, receipt);
   merged.receiptSeq = receipt.seq;
   merged.receiptHash = receipt.receiptHash;
   if (spec.to === 'queued') noteQueued(c, merged);
@@ -101,9 +102,8 @@ async function insertNew(c: TxContext, record: ItemRecord): Promise<TransitionRe
   });
   const item: ItemRecord = { ...record, receiptSeq: 1, receiptHash: receipt.receiptHash };
   await c.tx.insertItem(item);
-  await c.tx.insertReceipt(receipt);
   const state = toItemState(item);
-  await appendItemEvent(c, item, 'item.enqueued', { to: item.status, item: state });
+  await appendItemEvent(c, item, 'item.enqueued', { to: item.status, item: state }, receipt);
   if (item.status === 'queued') {
     noteQueued(c, item);
     if (item.workflowId !== null && c.hooks) c.steps.queued.push(item);
@@ -126,12 +126,13 @@ export async function applyStateChange(
   return { ...item, ...patch };
 }
 
-/** Appends an event about `item` to the log, in the caller's transaction. */
+/** Appends an event about `item` (with the receipt of a transition) to the log, in the caller's transaction. */
 async function appendItemEvent(
   c: TxContext,
   item: Pick<ItemRecord, 'id' | 'tenant' | 'workflowId'>,
   type: string,
   data: Record<string, unknown>,
+  receipt?: Receipt,
 ): Promise<void> {
   await c.tx.appendEvent({
     type,
@@ -140,6 +141,7 @@ async function appendItemEvent(
     itemId: item.id,
     workflowId: item.workflowId,
     data,
+    receipt,
   });
   c.effects.appended = true;
 }

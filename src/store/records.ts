@@ -7,7 +7,7 @@
 import type { BackoffPolicy } from '../core/backoff.js';
 import type { ItemError } from '../core/errors.js';
 import type { ItemStatus } from '../core/item-state.js';
-import type { ItemPolicies, JsonValue, WorkItem } from '../core/types.js';
+import type { ItemPolicies, JsonValue, Receipt, WorkItem } from '../core/types.js';
 
 export interface ItemRecord {
   id: string;
@@ -159,7 +159,11 @@ export interface EventRecord {
   data: Record<string, unknown>;
 }
 
-export type NewEvent = Omit<EventRecord, 'seq'>;
+/**
+ * An event to append. A transition's event carries the receipt it sealed: both are one row
+ * of the log (see rows/log-rows.ts), so the receipt is written with its event or not at all.
+ */
+export type NewEvent = Omit<EventRecord, 'seq'> & { receipt?: Receipt | undefined };
 
 export interface ExecutorRecord {
   id: string;

@@ -93,6 +93,7 @@ export interface ItemReads {
 }
 
 export interface ReceiptReads {
+  /** The item's receipts in chain order: the receipts of its events, in log order. */
   receipts(itemId: string): Awaitable<Receipt[]>;
 }
 
@@ -195,11 +196,11 @@ export interface StoreWrites {
     leases: ReadonlyArray<{ id: string; token: number }>,
     expiresAt: number,
   ): Awaitable<RenewedLeases>;
-  insertReceipt(receipt: Receipt): Awaitable<void>;
   /**
-   * Appends to the event log. Seqs follow commit order (a reader that has seen seq n will
-   * never later find a new event below n), which is what lets subscribers resume by seq.
-   * The appended events may only become visible at commit, even to this transaction.
+   * Appends to the event log; a transition's event carries its receipt, stored in the same
+   * row. Seqs follow commit order (a reader that has seen seq n will never later find a new
+   * event below n), which is what lets subscribers resume by seq. The appended events may
+   * only become visible at commit, even to this transaction.
    */
   appendEvent(event: NewEvent): Awaitable<void>;
   appendLog(itemId: string, attempt: number, at: number, message: string): Awaitable<void>;

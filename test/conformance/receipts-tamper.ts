@@ -26,25 +26,32 @@ export function receiptsTamperSuite(b: TestBackend): void {
     it('a changed field in receipt 4 is reported as seq 4', async () => {
       const { id } = await runOne();
       expect(await cv.verifyReceipts(id)).toMatchObject({ valid: true, count: 6 });
-      await tamper('UPDATE receipts SET progress = 99 WHERE item_id = ? AND seq = 4', id);
+      await tamper('UPDATE events SET receipt_progress = 99 WHERE item_id = ? AND receipt_seq = 4', id);
       expect(await cv.verifyReceipts(id)).toMatchObject({ valid: false, firstBrokenSeq: 4, count: 6 });
     });
 
     it('a changed output in the last receipt is reported', async () => {
       const { id } = await runOne();
-      await tamper(`UPDATE receipts SET output = '{"paid":1000}' WHERE item_id = ? AND seq = 6`, id);
+      await tamper(
+        `UPDATE events SET receipt_output = '{"paid":1000}' WHERE item_id = ? AND receipt_seq = 6`,
+        id,
+      );
       expect(await cv.verifyReceipts(id)).toMatchObject({ valid: false, firstBrokenSeq: 6 });
     });
 
     it('a replaced hash breaks the next link', async () => {
       const { id } = await runOne();
-      await tamper(`UPDATE receipts SET receipt_hash = ? WHERE item_id = ? AND seq = 2`, 'f'.repeat(64), id);
+      await tamper(
+        `UPDATE events SET receipt_hash = ? WHERE item_id = ? AND receipt_seq = 2`,
+        'f'.repeat(64),
+        id,
+      );
       expect(await cv.verifyReceipts(id)).toMatchObject({ valid: false, firstBrokenSeq: 2 });
     });
 
     it('a deleted last receipt is found against the item’s chain head', async () => {
       const { id } = await runOne();
-      await tamper('DELETE FROM receipts WHERE item_id = ? AND seq = 6', id);
+      await tamper('DELETE FROM events WHERE item_id = ? AND receipt_seq = 6', id);
       const v = await cv.verifyReceipts(id);
       expect(v).toMatchObject({ valid: false, firstBrokenSeq: 6, count: 5 });
       expect(v.reason).toMatch(/chain head/);

@@ -20,7 +20,10 @@ export interface TestBackend {
   openSibling(cv: Conveyor, options?: ConveyorOptions): Promise<Conveyor>;
   /** Runs one SQL statement on a second connection to `cv`'s database (`?` placeholders). */
   exec(cv: Conveyor, sql: string, ...params: unknown[]): Promise<void>;
-  /** Statements that make every receipt insert fail with `message` (to test store errors). */
+  /**
+   * Statements that make every insert of a receipt (an event that carries one) fail with
+   * `message` (to test store errors).
+   */
   refuseReceiptsSql(message: string): string[];
 }
 
@@ -51,7 +54,8 @@ export const sqliteBackend: TestBackend = {
     return Promise.resolve();
   },
   refuseReceiptsSql: (message) => [
-    `CREATE TRIGGER refuse BEFORE INSERT ON receipts BEGIN SELECT RAISE(ABORT, '${message}'); END`,
+    `CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.receipt_seq IS NOT NULL
+       BEGIN SELECT RAISE(ABORT, '${message}'); END`,
   ],
 };
 
@@ -125,7 +129,8 @@ export const postgresBackend: TestBackend = {
   },
   refuseReceiptsSql: (message) => [
     `CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '${message}'; END $$`,
-    `CREATE TRIGGER refuse BEFORE INSERT ON receipts FOR EACH ROW EXECUTE FUNCTION refuse()`,
+    `CREATE TRIGGER refuse BEFORE INSERT ON events FOR EACH ROW
+       WHEN (NEW.receipt_seq IS NOT NULL) EXECUTE FUNCTION refuse()`,
   ],
 };
 

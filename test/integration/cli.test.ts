@@ -231,7 +231,9 @@ describe('a tampered database', () => {
     );
     expect(await server.stop()).toBe(0);
     const sqlite = new Database(db);
-    sqlite.prepare('UPDATE receipts SET progress = 99 WHERE item_id = ? AND seq = 2').run(task.id);
+    sqlite
+      .prepare('UPDATE events SET receipt_progress = 99 WHERE item_id = ? AND receipt_seq = 2')
+      .run(task.id);
     sqlite.close();
     server = await startCli(['start', '--port', '0', '--database', db], {});
     const r = await cli(['receipts', task.id, '--verify', '--url', server.url]);

@@ -72,9 +72,9 @@ async function allItems(c: Conveyor): Promise<WorkItem[]> {
 async function receiptCounts(schema: string) {
   const rows = await sql<{ item_id: string; completed: string; started: string }>(
     schema,
-    `SELECT item_id, count(*) FILTER (WHERE status = 'completed') AS completed,
-            count(*) FILTER (WHERE status = 'started') AS started
-       FROM receipts GROUP BY item_id`,
+    `SELECT item_id, count(*) FILTER (WHERE receipt_status = 'completed') AS completed,
+            count(*) FILTER (WHERE receipt_status = 'started') AS started
+       FROM events WHERE receipt_seq IS NOT NULL GROUP BY item_id`,
   );
   return new Map(
     rows.map((r) => [r.item_id, { completed: Number(r.completed), started: Number(r.started) }]),

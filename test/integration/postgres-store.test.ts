@@ -12,8 +12,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createConveyor, type Conveyor, type Worker } from '../../src/index.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { inlineSql } from '../../src/store/postgres/pg-sql.js';
+import { pgMigrations } from '../../src/store/postgres/pg-migrate.js';
+import type { Store } from '../../src/store/store.js';
+import { verifyReceiptChain } from '../../src/core/receipts.js';
 import { PG_URL, postgresBackend, requirePostgres } from '../helpers/backends.js';
 import { waitFor } from '../helpers/conveyors.js';
+import {
+  LEGACY_EVENTS_BY_TYPE,
+  LEGACY_RECEIPT_COLUMNS,
+  legacyLog,
+  type LegacyLog,
+} from '../helpers/legacy-receipts.js';
 
 const available = await requirePostgres('postgres-store.test.ts');
 
@@ -64,13 +73,91 @@ describe.skipIf(!available)('postgres store', () => {
       const rows = await sql<{ version: number }>(
         `SELECT version FROM ${schema}.schema_migrations ORDER BY version`,
       );
-      expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
+      expect(rows.map((r) => r.version)).toEqual(pgMigrations().map((m) => m.version));
       await all[0]!.enqueueWorkItem({ type: 't' });
       expect((await all[4]!.getCounts()).queued).toBe(1);
     } finally {
       for (const cv of all) await cv.close();
       await sql(`DROP SCHEMA ${schema} CASCADE`);
     }
+  });
+
+  describe('0005 moves each receipt into the row of its event', () => {
+    /** A schema as version 4 left it, holding the legacy log (receipts in their own table). */
+    async function version4Schema(): Promise<{ schema: string; log: LegacyLog }> {
+      const schema = `cvt_${randomBytes(6).toString('hex')}`;
+      const log = legacyLog();
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      try {
+        await client.query(`CREATE SCHEMA ${schema}; SET search_path TO ${schema}`);
+        for (const m of pgMigrations().filter((m) => m.version <= 4)) await client.query(m.sql);
+        await client.query(`CREATE TABLE schema_migrations (
+          version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+        await client.query(
+          `INSERT INTO schema_migrations (version, name) VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd')`,
+        );
+        for (const row of log.receipts)
+          await client.query(
+            `INSERT INTO receipts (${LEGACY_RECEIPT_COLUMNS}) VALUES (${row.map((_, i) => `$${i + 1}`).join(', ')})`,
+            row,
+          );
+        for (const row of log.events)
+          await client.query(
+            `INSERT INTO events (type, at, tenant, item_id, workflow_id, data) VALUES ($1, 1, 't', $2, $3, $4)`,
+            row,
+          );
+      } finally {
+        await client.end();
+      }
+      return { schema, log };
+    }
+
+    it('every chain reads back as it was, and verifies', async () => {
+      const { schema, log } = await version4Schema();
+      const cv = await createConveyor({ database: PG_URL, schema, logger: silentLogger, poolSize: 1 });
+      try {
+        const store = (cv as unknown as { engine: { store: Store } }).engine.store;
+        for (const [item, chain] of log.chains) {
+          const moved = await store.receipts(item);
+          expect(moved).toEqual(chain);
+          expect(verifyReceiptChain(item, moved).valid).toBe(true);
+        }
+        const byType = await sql<{ type: string; with_receipt: string; n: string }>(
+          `SELECT type, count(receipt_seq) AS with_receipt, count(*) AS n FROM ${schema}.events
+            GROUP BY type ORDER BY type`,
+        );
+        expect(byType.map((r) => ({ ...r, with_receipt: Number(r.with_receipt), n: Number(r.n) }))).toEqual(
+          LEGACY_EVENTS_BY_TYPE,
+        );
+        expect(
+          await sql(`SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'receipts'`, [schema]),
+        ).toEqual([]);
+      } finally {
+        await cv.close();
+        await sql(`DROP SCHEMA ${schema} CASCADE`);
+      }
+    });
+
+    it('a receipt without its event stops the upgrade and changes nothing', async () => {
+      const { schema } = await version4Schema();
+      try {
+        await sql(`DELETE FROM ${schema}.events WHERE item_id = 'a' AND type = 'item.progress'`);
+        await expect(
+          createConveyor({ database: PG_URL, schema, logger: silentLogger, poolSize: 1 }),
+        ).rejects.toThrow(/not every receipt has its event/);
+        expect(await sql(`SELECT max(version) AS v FROM ${schema}.schema_migrations`)).toEqual([{ v: 4 }]);
+        expect(await sql(`SELECT count(*)::int AS n FROM ${schema}.receipts`)).toEqual([{ n: 7 }]);
+        expect(
+          await sql(
+            `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'events'`,
+            [schema],
+          ),
+        ).toEqual([{ n: 7 }]);
+      } finally {
+        await sql(`DROP SCHEMA ${schema} CASCADE`);
+      }
+    });
   });
 
   it('two schemas in one database do not see each other', async () => {

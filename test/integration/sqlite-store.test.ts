@@ -13,7 +13,14 @@ import { createStore } from '../../src/store/create-store.js';
 import { ITEM_READ_COLUMNS, itemRowOf, SELECT_ITEM } from '../../src/store/sqlite/item-reads.js';
 import { createConveyor } from '../../src/index.js';
 import { silentLogger } from '../../src/core/logger.js';
+import { verifyReceiptChain } from '../../src/core/receipts.js';
 import { tempDir, waitFor } from '../helpers/conveyors.js';
+import {
+  LEGACY_EVENTS_BY_TYPE,
+  LEGACY_RECEIPT_COLUMNS,
+  legacyLog,
+  type LegacyLog,
+} from '../helpers/legacy-receipts.js';
 
 const SNAPSHOT = new URL('../schema/sqlite-schema.sql', import.meta.url);
 
@@ -106,6 +113,62 @@ describe('SqliteStore', () => {
     expect(store.headSeq()).toBe(4);
     expect((await store.eventsAfter(0, { itemId: 'a' }, 10)).map((e) => e.seq)).toEqual([1, 3, 4]);
     await store.close();
+  });
+
+  describe('0006 moves each receipt into the row of its event', () => {
+    /** A file as version 5 left it, holding the legacy log (receipts in their own table). */
+    function version5File(): { file: string; old: Database.Database; log: LegacyLog } {
+      const file = join(tempDir(), 'v5.db');
+      const old = new Database(file);
+      for (const m of sqliteMigrations().filter((m) => m.version <= 5)) old.exec(m.sql);
+      old.exec(`CREATE TABLE schema_migrations (
+        version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
+      for (const v of [1, 2, 3, 4, 5])
+        old.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(v, `m${v}`);
+      const log = legacyLog();
+      const receipt = old.prepare(
+        `INSERT INTO receipts (${LEGACY_RECEIPT_COLUMNS}) VALUES (${Array(12).fill('?').join(', ')})`,
+      );
+      for (const row of log.receipts) receipt.run(row);
+      const event = old.prepare(
+        `INSERT INTO events (type, at, tenant, item_id, workflow_id, data) VALUES (?, 1, 't', ?, ?, ?)`,
+      );
+      for (const row of log.events) event.run(row);
+      return { file, old, log };
+    }
+
+    it('every chain reads back as it was, and verifies', async () => {
+      const { file, old, log } = version5File();
+      old.close();
+      const store = new SqliteStore({ filename: file });
+      for (const [item, chain] of log.chains) {
+        const moved = await store.receipts(item);
+        expect(moved).toEqual(chain);
+        expect(verifyReceiptChain(item, moved).valid).toBe(true);
+      }
+      const byType = store.db
+        .prepare(
+          `SELECT type, count(receipt_seq) AS with_receipt, count(*) AS n FROM events GROUP BY type ORDER BY type`,
+        )
+        .all();
+      expect(byType).toEqual(LEGACY_EVENTS_BY_TYPE);
+      expect(
+        store.db.prepare(`SELECT name FROM sqlite_master WHERE name = 'receipts'`).get(),
+      ).toBeUndefined();
+      await store.close();
+    });
+
+    it('a receipt without its event stops the upgrade and changes nothing', () => {
+      const { file, old } = version5File();
+      old.exec(`DELETE FROM events WHERE item_id = 'a' AND type = 'item.progress'`);
+      old.close();
+      expect(() => new SqliteStore({ filename: file })).toThrow(/every_receipt_moved_to_its_event/);
+      const check = new Database(file, { readonly: true });
+      expect(check.prepare('SELECT max(version) AS v FROM schema_migrations').get()).toEqual({ v: 5 });
+      expect(check.prepare('SELECT count(*) AS n FROM receipts').get()).toEqual({ n: 7 });
+      expect(check.prepare(`SELECT count(*) AS n FROM pragma_table_info('events')`).get()).toEqual({ n: 7 });
+      check.close();
+    });
   });
 
   it('item reads in raw mode name every column as the driver’s own row objects do', async () => {

@@ -33,7 +33,7 @@ const fx: Record<string, string> = {};
 
 // Everything a request may write, as one string: ids, sequence numbers and versions.
 const FINGERPRINT = `SELECT json_array(
-  (SELECT max(seq) FROM events), (SELECT count(*) FROM receipts), (SELECT count(*) FROM item_logs),
+  (SELECT max(seq) FROM events), (SELECT count(*) FROM events WHERE receipt_seq IS NOT NULL), (SELECT count(*) FROM item_logs),
   (SELECT count(*) || ':' || coalesce(sum(updated_at), 0) FROM workflow_drafts),
   (SELECT group_concat(id || capabilities || concurrency) FROM executors),
   (SELECT count(*) FROM workflow_signals), (SELECT count(*) FROM tenant_secrets),

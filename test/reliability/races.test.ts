@@ -189,7 +189,12 @@ describe.each(backends)('races and retries on $name', (b) => {
     const victim = items[3]!.id;
     const hash = (await cv.getWorkItemReceipts(victim))[40]!.receiptHash;
     const flipped = (hash[0] === 'a' ? 'b' : 'a') + hash.slice(1);
-    await b.exec(cv, 'UPDATE receipts SET receipt_hash = ? WHERE item_id = ? AND seq = 41', flipped, victim);
+    await b.exec(
+      cv,
+      'UPDATE events SET receipt_hash = ? WHERE item_id = ? AND receipt_seq = 41',
+      flipped,
+      victim,
+    );
     expect(await cv.verifyReceipts(victim)).toMatchObject({ valid: false, firstBrokenSeq: 41 });
     expect(await cv.verifyReceipts(items[4]!.id)).toMatchObject({ valid: true });
   });

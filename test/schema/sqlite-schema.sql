@@ -15,7 +15,7 @@ CREATE TABLE "events" (
   item_id      TEXT,
   workflow_id  TEXT,
   data         TEXT    NOT NULL
-) STRICT;
+, receipt_seq INTEGER, receipt_id TEXT, receipt_status TEXT, receipt_timestamp TEXT, receipt_executor_id TEXT, receipt_progress REAL, receipt_output TEXT, receipt_error TEXT, receipt_retry_count INTEGER, receipt_previous_hash TEXT, receipt_hash TEXT) STRICT;
 
 CREATE TABLE executors (
   id             TEXT    PRIMARY KEY,
@@ -83,22 +83,6 @@ CREATE TABLE rate_limits (
   key         TEXT    PRIMARY KEY,
   tokens      REAL    NOT NULL,
   updated_at  INTEGER NOT NULL
-) STRICT, WITHOUT ROWID;
-
-CREATE TABLE receipts (
-  item_id        TEXT    NOT NULL,
-  seq            INTEGER NOT NULL,
-  id             TEXT    NOT NULL,
-  status         TEXT    NOT NULL,
-  timestamp_iso  TEXT    NOT NULL,
-  executor_id    TEXT,
-  progress       REAL    NOT NULL,
-  output         TEXT,                              -- JSON, NULL when none
-  error          TEXT,                              -- JSON, NULL when none
-  retry_count    INTEGER NOT NULL,
-  previous_hash  TEXT,
-  receipt_hash   TEXT    NOT NULL,
-  PRIMARY KEY (item_id, seq)
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE schema_migrations (

@@ -1,9 +1,12 @@
 /**
  * @module pg-records
- * Reads of receipts, the event log, executors and handler logs on PostgreSQL. Their
- * writes are made by `PgTx`, which holds them back to send with the next read or COMMIT.
+ * Reads of receipts (the receipt columns of the event log), the event log, executors and
+ * handler logs on PostgreSQL. Their writes are made by `PgTx`, which holds them back to
+ * send with the next read or COMMIT.
  */
 import {
+  EVENT_SELECT,
+  RECEIPT_SELECT,
   toEvent,
   toExecutor,
   toLog,
@@ -20,7 +23,10 @@ export function createPgReads(query: Query): ReceiptReads & EventReads & Executo
   return {
     async receipts(itemId) {
       return (
-        await query<ReceiptRow>('SELECT * FROM receipts WHERE item_id = $1 ORDER BY seq', [itemId])
+        await query<ReceiptRow>(
+          `SELECT ${RECEIPT_SELECT} FROM events WHERE item_id = $1 AND receipt_seq IS NOT NULL ORDER BY seq`,
+          [itemId],
+        )
       ).map(toReceipt);
     },
     async headSeq() {
@@ -29,7 +35,7 @@ export function createPgReads(query: Query): ReceiptReads & EventReads & Executo
     },
     async itemEvents(afterSeq, limit) {
       const found = await query<EventRow>(
-        'SELECT * FROM events WHERE seq > $1 AND item_id IS NOT NULL ORDER BY seq LIMIT $2',
+        `SELECT ${EVENT_SELECT} FROM events WHERE seq > $1 AND item_id IS NOT NULL ORDER BY seq LIMIT $2`,
         [afterSeq, limit],
       );
       return found.map(toEvent);
@@ -48,7 +54,7 @@ export function createPgReads(query: Query): ReceiptReads & EventReads & Executo
       }
       if (filter.workflowEventsOnly) where.push('item_id IS NULL');
       const found = await query<EventRow>(
-        `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT $2`,
+        `SELECT ${EVENT_SELECT} FROM events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT $2`,
         values,
       );
       return found.map(toEvent);

@@ -2,7 +2,7 @@
  * @module pg-tx
  * One write transaction on PostgreSQL, shaped for round trips: on loopback a round trip
  * costs more than most of our statements, so writes whose result the engine does not need
- * (item inserts and updates, receipts, events, logs, executor rows, wake-ups) are held back
+ * (item inserts and updates, events with their receipts, logs, executor rows, wake-ups) are held back
  * and sent together, as one text of literal statements, in front of the next read or of
  * COMMIT. Rows the transaction has locked FOR UPDATE are kept with their pending changes
  * applied, so the engine's `getItem` on them costs nothing, and `lockItems` locks a whole
@@ -17,7 +17,6 @@
  */
 import type pg from 'pg';
 import { ConflictError } from '../../core/errors.js';
-import type { Receipt } from '../../core/types.js';
 import type { ItemPatch, ItemRecord, LeasePatch, NewEvent } from '../records.js';
 import { PATCH_COLUMNS, toItemRecord, type ItemRow } from '../rows/item-rows.js';
 import { executorParams } from '../rows/log-rows.js';
@@ -30,7 +29,6 @@ import { inlineSql, queryOn, sqlState, type Query } from './pg-sql.js';
 import {
   appendEventsSql,
   insertItemsSql,
-  insertReceiptsSql,
   updateColumnsSql,
   updateItemsSql,
   wakeSql,
@@ -62,7 +60,6 @@ export class PgTx {
   private dirty = new Set<string>();
   /** Changes to items this transaction has not read (rare): id → column → stored value. */
   private partial = new Map<string, Map<string, unknown>>();
-  private receipts: Receipt[] = [];
   private events: NewEvent[] = [];
   private wake: WorkKind[] = [];
   /** Rows this transaction holds FOR UPDATE, as they will be at commit. */
@@ -194,7 +191,6 @@ export class PgTx {
         if (lease?.leaseToken !== undefined) columns.set('lease_token', lease.leaseToken);
         if (lease) columns.set('lease_expires_at', lease.leaseExpiresAt);
       },
-      insertReceipt: (r) => void this.receipts.push(r),
       appendEvent: (e) => void this.events.push(e),
       appendLog: (itemId, attempt, at, message) =>
         defer('INSERT INTO item_logs (item_id, attempt, at, message) VALUES ($1, $2, $3, $4)', [
@@ -242,8 +238,9 @@ export class PgTx {
   /**
    * The held-back writes as literal statements, in an order that keeps their meaning: the
    * rare ones (logs, executor rows, changes to rows never read), new items, changed items
-   * (one UPDATE for all of them), receipts, and at commit the wake-ups and the events under
-   * the log lock, last, so that lock is held only until COMMIT.
+   * (one UPDATE for all of them), and at commit the wake-ups and the events (with the
+   * receipts of their transitions) under the log lock, last, so that lock is held only
+   * until COMMIT.
    */
   private takeHeld(withEvents: boolean): string[] {
     const out = [...this.statements, ...this.workflows.takeHeld()];
@@ -251,12 +248,10 @@ export class PgTx {
     const stateOf = (id: string) => this.locked.get(id)!;
     if (this.inserted.size > 0) out.push(...insertItemsSql([...this.inserted].map(stateOf)));
     if (this.dirty.size > 0) out.push(updateItemsSql([...this.dirty].map(stateOf)));
-    if (this.receipts.length > 0) out.push(insertReceiptsSql(this.receipts));
     this.statements = [];
     this.partial.clear();
     this.inserted = new Set();
     this.dirty = new Set();
-    this.receipts = [];
     if (!withEvents) return out;
     for (const kind of this.wake) out.push(wakeSql(kind, this.now));
     if (this.events.length > 0) out.push(...appendEventsSql(this.events, this.eventLockKey));

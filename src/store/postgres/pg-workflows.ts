@@ -7,7 +7,7 @@
  */
 import type { JsonValue } from '../../core/types.js';
 import { toItemRecord, type ItemRow } from '../rows/item-rows.js';
-import { toEvent, type EventRow } from '../rows/log-rows.js';
+import { EVENT_SELECT, toEvent, type EventRow } from '../rows/log-rows.js';
 import {
   toBreaker,
   toSignal,
@@ -110,7 +110,7 @@ export function createPgWorkflowReads(query: Query, locking: boolean): WorkflowR
     },
     async workflowEvents(afterSeq, limit) {
       const rows = await query<EventRow>(
-        `SELECT * FROM events WHERE seq > $1 AND item_id IS NULL AND workflow_id IS NOT NULL
+        `SELECT ${EVENT_SELECT} FROM events WHERE seq > $1 AND item_id IS NULL AND workflow_id IS NOT NULL
           ORDER BY seq LIMIT $2`,
         [afterSeq, limit],
       );

@@ -4,10 +4,9 @@
  * as literal SQL: each takes rows and returns text with no parameters, so that many of them
  * travel in one round trip.
  */
-import type { Receipt } from '../../core/types.js';
 import type { ItemRecord, NewEvent } from '../records.js';
 import { toInsertParams, type ItemRow } from '../rows/item-rows.js';
-import { RECEIPT_COLUMNS, receiptParams } from '../rows/log-rows.js';
+import { EVENT_INSERT_COLUMNS, eventParams } from '../rows/log-rows.js';
 import type { WorkKind } from '../store.js';
 import { inlineSql, sqlLiteral } from './pg-sql.js';
 
@@ -75,11 +74,6 @@ export function updateColumnsSql(id: string, columns: ReadonlyMap<string, unknow
   return `UPDATE items SET ${sets.join(', ')} WHERE id = ${sqlLiteral(id)}`;
 }
 
-export function insertReceiptsSql(receipts: readonly Receipt[]): string {
-  const rows = receipts.map((r) => tuple(receiptParams(r)));
-  return `INSERT INTO receipts (${RECEIPT_COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`;
-}
-
 // Purpose: wake, at commit, up to $4 registered idle claimers that could take newly queued
 // work of type $1, queue $2 and required capabilities $3 (registrations alive at $5): their
 // registrations are removed and each gets one NOTIFY on its store's channel.
@@ -96,15 +90,14 @@ export const wakeSql = (kind: WorkKind, now: number): string =>
   inlineSql(WAKE_SQL, [kind.type, kind.queue, [...kind.capabilities], kind.count, now]);
 
 /**
- * Events appended under the log's advisory lock (held to COMMIT: seqs follow commit order),
- * in one multi-row INSERT whose order gives their seqs.
+ * Events (with the receipts of the transitions among them) appended under the log's
+ * advisory lock (held to COMMIT: seqs follow commit order), in one multi-row INSERT whose
+ * order gives their seqs.
  */
 export function appendEventsSql(events: readonly NewEvent[], lockKey: string): string[] {
-  const rows = events.map((e) =>
-    tuple([e.type, e.at, e.tenant, e.itemId, e.workflowId, JSON.stringify(e.data)]),
-  );
+  const rows = events.map((e) => tuple(eventParams(e)));
   return [
     `SELECT pg_advisory_xact_lock(hashtextextended(${sqlLiteral(lockKey)}, 0))`,
-    `INSERT INTO events (type, at, tenant, item_id, workflow_id, data) VALUES ${rows.join(', ')}`,
+    `INSERT INTO events (${EVENT_INSERT_COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`,
   ];
 }

@@ -1,74 +1,104 @@
 /**
  * @module log-rows
- * Rows of the receipts, events, executors and item_logs tables, and their mapping to the
- * engine's records. Both backends store the same columns (JSON as text, times as epoch
+ * Rows of the event log, executors and item_logs tables, and their mapping to the engine's
+ * records. Both backends store the same columns (JSON as text, times as epoch
  * milliseconds), so one mapping serves both.
+ *
+ * A transition's receipt is stored in the row of the event that records the transition
+ * (the `receipt_*` columns; NULL on events that are not transitions): one row per
+ * transition instead of two, and an item's chain is its events that carry a receipt, in
+ * log order.
  */
 import type { ItemError } from '../../core/errors.js';
 import type { ReceiptStatus } from '../../core/item-state.js';
 import type { JsonValue, Receipt } from '../../core/types.js';
-import type { EventRecord, ExecutorRecord, LogRecord } from '../records.js';
+import type { EventRecord, ExecutorRecord, LogRecord, NewEvent } from '../records.js';
 
+/** An event row's receipt columns (all NULL on an event without a receipt), with its item. */
 export interface ReceiptRow {
   item_id: string;
-  seq: number;
-  id: string;
-  status: string;
-  timestamp_iso: string;
-  executor_id: string | null;
-  progress: number;
-  output: string | null;
-  error: string | null;
-  retry_count: number;
-  previous_hash: string | null;
+  receipt_seq: number;
+  receipt_id: string;
+  receipt_status: string;
+  receipt_timestamp: string;
+  receipt_executor_id: string | null;
+  receipt_progress: number;
+  receipt_output: string | null;
+  receipt_error: string | null;
+  receipt_retry_count: number;
+  receipt_previous_hash: string | null;
   receipt_hash: string;
 }
 
 export const toReceipt = (r: ReceiptRow): Receipt => ({
-  id: r.id,
+  id: r.receipt_id,
   itemId: r.item_id,
-  seq: r.seq,
-  status: r.status as ReceiptStatus,
-  timestamp_iso: r.timestamp_iso,
-  executorId: r.executor_id,
-  progress: r.progress,
-  output: r.output === null ? null : (JSON.parse(r.output) as JsonValue),
-  error: r.error === null ? null : (JSON.parse(r.error) as ItemError),
-  retryCount: r.retry_count,
-  previousReceiptHash: r.previous_hash,
+  seq: r.receipt_seq,
+  status: r.receipt_status as ReceiptStatus,
+  timestamp_iso: r.receipt_timestamp,
+  executorId: r.receipt_executor_id,
+  progress: r.receipt_progress,
+  output: r.receipt_output === null ? null : (JSON.parse(r.receipt_output) as JsonValue),
+  error: r.receipt_error === null ? null : (JSON.parse(r.receipt_error) as ItemError),
+  retryCount: r.receipt_retry_count,
+  previousReceiptHash: r.receipt_previous_hash,
   receiptHash: r.receipt_hash,
 });
 
-/** The INSERT parameters of a receipt, in RECEIPT_COLUMNS order. */
+/** The receipt columns of the events table, in `eventParams` order after the event's own. */
 export const RECEIPT_COLUMNS = [
-  'item_id',
-  'seq',
-  'id',
-  'status',
-  'timestamp_iso',
-  'executor_id',
-  'progress',
-  'output',
-  'error',
-  'retry_count',
-  'previous_hash',
+  'receipt_seq',
+  'receipt_id',
+  'receipt_status',
+  'receipt_timestamp',
+  'receipt_executor_id',
+  'receipt_progress',
+  'receipt_output',
+  'receipt_error',
+  'receipt_retry_count',
+  'receipt_previous_hash',
   'receipt_hash',
 ] as const;
 
-export const receiptParams = (r: Receipt): unknown[] => [
-  r.itemId,
-  r.seq,
-  r.id,
-  r.status,
-  r.timestamp_iso,
-  r.executorId,
-  r.progress,
-  r.output === null ? null : JSON.stringify(r.output),
-  r.error === null ? null : JSON.stringify(r.error),
-  r.retryCount,
-  r.previousReceiptHash,
-  r.receiptHash,
+/** `SELECT` list of an item's receipts: the item and the receipt columns. */
+export const RECEIPT_SELECT = `item_id, ${RECEIPT_COLUMNS.join(', ')}`;
+
+/** The columns an event read returns (not the receipt ones: subscribers do not need them). */
+export const EVENT_SELECT = 'seq, type, at, tenant, item_id, workflow_id, data';
+
+/** The columns of an event insert, in `eventParams` order. */
+export const EVENT_INSERT_COLUMNS = [
+  'type',
+  'at',
+  'tenant',
+  'item_id',
+  'workflow_id',
+  'data',
+  ...RECEIPT_COLUMNS,
 ];
+
+const NO_RECEIPT = RECEIPT_COLUMNS.map(() => null);
+
+/** The INSERT parameters of an event and its receipt, in EVENT_INSERT_COLUMNS order. */
+export function eventParams(e: NewEvent): unknown[] {
+  const event = [e.type, e.at, e.tenant, e.itemId, e.workflowId, JSON.stringify(e.data)];
+  const r = e.receipt;
+  if (!r) return [...event, ...NO_RECEIPT];
+  return [
+    ...event,
+    r.seq,
+    r.id,
+    r.status,
+    r.timestamp_iso,
+    r.executorId,
+    r.progress,
+    r.output === null ? null : JSON.stringify(r.output),
+    r.error === null ? null : JSON.stringify(r.error),
+    r.retryCount,
+    r.previousReceiptHash,
+    r.receiptHash,
+  ];
+}
 
 export interface EventRow {
   seq: number;

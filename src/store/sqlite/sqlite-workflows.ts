@@ -9,7 +9,7 @@ import { ConflictError } from '../../core/errors.js';
 import type { JsonValue } from '../../core/types.js';
 import type { EventRecord } from '../records.js';
 import { toItemRecord } from '../rows/item-rows.js';
-import { toEvent, type EventRow } from '../rows/log-rows.js';
+import { EVENT_SELECT, toEvent, type EventRow } from '../rows/log-rows.js';
 import {
   toBreaker,
   toSignal,
@@ -55,7 +55,7 @@ export function createSqliteWorkflows(db: Database.Database): WorkflowReads & Wo
      VALUES (@id, @workflowId, @name, @payload, @receivedAt)`,
   );
   const events = db.prepare<[number, number], EventRow>(
-    'SELECT * FROM events WHERE seq > ? AND item_id IS NULL AND workflow_id IS NOT NULL ORDER BY seq LIMIT ? + 0',
+    `SELECT ${EVENT_SELECT} FROM events WHERE seq > ? AND item_id IS NULL AND workflow_id IS NOT NULL ORDER BY seq LIMIT ? + 0`,
   );
   const bucket = db.prepare<[string], { key: string; tokens: number; updated_at: number }>(
     'SELECT * FROM rate_limits WHERE key = ?',
