@@ -6,17 +6,21 @@
  * cheap change counter (SQLite's data_version), polled only while someone listens.
  */
 import { EventEmitter } from 'node:events';
+import type { NewEvent } from '../store/records.js';
 import type { Store, WorkKind } from '../store/store.js';
 import type { Effects, Revocation } from './tx-context.js';
 
 export interface NotifierEvents {
-  /** New events are in the log. */
-  appended: [];
+  /** New events are in the log: these (in-process commits), or any (another process's). */
+  appended: [events?: readonly EventScope[]];
   /** Items may have become claimable: these kinds (in-process commits), or any (another process's). */
   work: [kinds?: WorkKind[]];
   /** These items' holders must stop (cancelled, expired, timed out, over budget). */
   revoked: [revocations: Revocation[]];
 }
+
+/** What a subscriber's filter looks at in an appended event. */
+export type EventScope = Pick<NewEvent, 'itemId' | 'workflowId' | 'tenant'>;
 
 export class Notifier extends EventEmitter<NotifierEvents> {
   private watchers = 0;
@@ -36,7 +40,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     // In-process commits say what they queued, so a worker that can take none of it stays
     // asleep; another process's commit (poll) says nothing, and every worker looks.
     if (effects.work) this.emit('work', [...effects.queued.values()]);
-    if (effects.appended) this.emit('appended');
+    if (effects.appended.length > 0) this.emit('appended', effects.appended);
   }
 
   /** Starts watching for other processes' commits; returns the matching stop function. */

@@ -9,7 +9,7 @@
 import type { ConveyorEvent } from '../core/types.js';
 import type { EventRecord } from '../store/records.js';
 import type { EventFilter, Store } from '../store/store.js';
-import type { Notifier } from './notifier.js';
+import type { EventScope, Notifier } from './notifier.js';
 
 const PAGE = 500;
 
@@ -33,6 +33,16 @@ export function toConveyorEvent(e: EventRecord): ConveyorEvent {
     workflowId: e.workflowId,
     data: e.data,
   };
+}
+
+/** Whether an event with this scope passes `filter` (as `eventsAfter` would select it). */
+export function matches(filter: EventFilter, e: EventScope): boolean {
+  return (
+    (filter.itemId === undefined || e.itemId === filter.itemId) &&
+    (filter.workflowId === undefined || e.workflowId === filter.workflowId) &&
+    (filter.tenant === undefined || e.tenant === filter.tenant) &&
+    (!filter.workflowEventsOnly || e.itemId === null)
+  );
 }
 
 export function subscribe(
@@ -80,7 +90,11 @@ export function subscribe(
     }
   };
 
-  const onAppended = () => void pump();
+  // An in-process commit says which events it appended: one none of which this filter
+  // matches is no news here (a workflow's waiter is not woken by each of its steps).
+  const onAppended = (events?: readonly EventScope[]) => {
+    if (events === undefined || events.some((e) => matches(filter, e))) void pump();
+  };
   notifier.on('appended', onAppended);
   const unwatch = notifier.watch();
   const ready = pump();

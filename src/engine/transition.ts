@@ -12,7 +12,13 @@ import type { Receipt } from '../core/types.js';
 import { assertTransition, isTerminal, type ItemStatus, type ReceiptStatus } from '../core/item-state.js';
 import { sealReceipt } from '../core/receipts.js';
 import { toItemState, type ItemPatch, type ItemRecord, type LeasePatch } from '../store/records.js';
-import { noteDequeued, noteQueued, type TransitionResult, type TxContext } from './tx-context.js';
+import {
+  appendEvent,
+  noteDequeued,
+  noteQueued,
+  type TransitionResult,
+  type TxContext,
+} from './tx-context.js';
 
 export interface TransitionSpec {
   to: ItemStatus;
@@ -134,7 +140,7 @@ async function appendItemEvent(
   data: Record<string, unknown>,
   receipt?: Receipt,
 ): Promise<void> {
-  await c.tx.appendEvent({
+  await appendEvent(c, {
     type,
     at: c.now,
     tenant: item.tenant,
@@ -143,7 +149,6 @@ async function appendItemEvent(
     data,
     receipt,
   });
-  c.effects.appended = true;
 }
 
 export const errorOf = (code: string, message: string): ItemError => ({ code, message });

@@ -7,12 +7,12 @@
 import type { Clock } from '../core/clock.js';
 import type { ItemError } from '../core/errors.js';
 import type { Receipt } from '../core/types.js';
-import type { ItemPatch, ItemRecord } from '../store/records.js';
+import type { ItemPatch, ItemRecord, NewEvent } from '../store/records.js';
 import type { WorkKind, WriteTx } from '../store/store.js';
 
 export interface Effects {
-  /** Events were appended (subscribers should read the log). */
-  appended: boolean;
+  /** Events appended (subscribers whose filter one of them matches read the log). */
+  appended: NewEvent[];
   /** Some item became queued (idle workers should try to claim). */
   work: boolean;
   /** What became queued and still is, by type/queue/capabilities: whom to wake. */
@@ -116,7 +116,7 @@ export interface TxContext {
 }
 
 export const newEffects = (): Effects => ({
-  appended: false,
+  appended: [],
   work: false,
   queued: new Map(),
   queuedIds: new Set(),
@@ -155,4 +155,10 @@ export function noteDequeued(c: TxContext, item: ItemRecord): void {
   const kind = c.effects.queued.get(key);
   if (kind && --kind.count === 0) c.effects.queued.delete(key);
   if (c.effects.queued.size === 0) c.effects.work = false;
+}
+
+/** Appends `event` to the log in this transaction, and notes it for in-process subscribers. */
+export async function appendEvent(c: TxContext, event: NewEvent): Promise<void> {
+  await c.tx.appendEvent(event);
+  c.effects.appended.push(event);
 }

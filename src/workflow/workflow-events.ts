@@ -5,7 +5,7 @@
  * rebuild every workflow row from the log alone (see workflow-replay.ts). The created entry
  * also carries the definition and the input.
  */
-import type { TxContext } from '../engine/tx-context.js';
+import { appendEvent, type TxContext } from '../engine/tx-context.js';
 import type { WorkflowPatch, WorkflowRecord, WorkflowSpec } from '../store/workflow-records.js';
 
 const FINAL = new Set(['completed', 'failed', 'cancelled']);
@@ -50,6 +50,5 @@ async function append(
   type: string,
   data: Record<string, unknown>,
 ): Promise<void> {
-  await c.tx.appendEvent({ type, at: c.now, tenant: w.tenant, itemId: null, workflowId: w.id, data });
-  c.effects.appended = true;
+  await appendEvent(c, { type, at: c.now, tenant: w.tenant, itemId: null, workflowId: w.id, data });
 }

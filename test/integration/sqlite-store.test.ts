@@ -6,7 +6,7 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { sqliteMigrations } from '../../src/store/sqlite/migrate.js';
 import { createStore } from '../../src/store/create-store.js';
@@ -169,6 +169,25 @@ describe('SqliteStore', () => {
       expect(check.prepare(`SELECT count(*) AS n FROM pragma_table_info('events')`).get()).toEqual({ n: 7 });
       check.close();
     });
+  });
+
+  it('a live subscription reads the log after an in-process commit only when it appended a matching event', async () => {
+    const cv = await createConveyor({ database: join(tempDir(), 'sub.db'), logger: silentLogger });
+    const store = (cv as unknown as { engine: { store: SqliteStore } }).engine.store;
+    const got: string[] = [];
+    const sub = cv.subscribe({ workflowId: 'w-elsewhere' }, (e) => void got.push(e.type));
+    await sub.ready;
+    const reads = vi.spyOn(store, 'eventsAfter');
+    // Ten commits about items of no workflow: nothing for this subscription to read.
+    for (let i = 0; i < 10; i++) await cv.enqueueWorkItem({ type: 't' });
+    expect(reads).not.toHaveBeenCalled();
+    // A commit that appends an event it matches is read at once.
+    await cv.enqueueWorkItem({ type: 't', workflowId: 'w-elsewhere' });
+    await waitFor(() => got.length === 1, 'the matching event');
+    expect(got).toEqual(['item.enqueued']);
+    expect(reads).toHaveBeenCalledTimes(1);
+    sub.close();
+    await cv.close();
   });
 
   it('item reads in raw mode name every column as the driver’s own row objects do', async () => {
