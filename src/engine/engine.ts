@@ -45,6 +45,13 @@ export type Settlement = (
 ) & {
   /** The item's workflow, if it is a step: its row is locked first (see `lockWorkflowsOf`). */
   workflowId?: string | null;
+  /**
+   * For a completion, the record the worker claimed, when its handler changed nothing on the
+   * item since (no budget use): settled from as it is once `itemFence` shows it is still the
+   * stored row, instead of reading the whole row again. Any other change fails the fence,
+   * and the row is read and checked as without it.
+   */
+  held?: ItemRecord | undefined;
 };
 
 export type SettleResult = { ok: true } | { ok: false; error: unknown };
@@ -227,7 +234,7 @@ export class Engine {
       await lockWorkflowsOf(c, entries);
       for (const s of entries) {
         try {
-          const item = await getHeldItem(c, s.itemId, executorId, s.token);
+          const item = await settledItem(c, s, executorId);
           if (item.status !== 'running') {
             results.push({
               ok: false,
@@ -280,6 +287,23 @@ export class Engine {
     this.closed = true;
     this.notifier.close();
   }
+}
+
+/** The item a settlement is about, as stored, if `executorId` still holds it (see `Settlement.held`). */
+async function settledItem(c: TxContext, s: Settlement, executorId: string): Promise<ItemRecord> {
+  const held = s.held;
+  if (held && held.executorId === executorId && held.leaseToken === s.token) {
+    const now = await c.tx.itemFence(s.itemId);
+    if (
+      now &&
+      now.status === held.status &&
+      now.executorId === held.executorId &&
+      now.leaseToken === held.leaseToken &&
+      now.receiptSeq === held.receiptSeq
+    )
+      return held;
+  }
+  return getHeldItem(c, s.itemId, executorId, s.token);
 }
 
 /**

@@ -169,6 +169,13 @@ export interface StoreWrites {
    */
   lockItems(ids: readonly string[]): Awaitable<void>;
   /**
+   * What fences a held item, read without the rest of the row: enough to tell that a record
+   * read earlier (a worker's claim) is still the stored one, since every change to a running
+   * item is a transition (a new receipt seq) or a new holder (another token or executor),
+   * but for budget use, which only its holder makes. Undefined for an unknown id.
+   */
+  itemFence(id: string): Awaitable<ItemFence | undefined>;
+  /**
    * Dependencies of these items have completed, `n` of them for item `id`: counts their
    * `unfinishedDeps` down by that many and returns the items as they are now, by id (the
    * caller queues those with none left, without reading them again). The caller holds
@@ -213,6 +220,9 @@ export interface StoreWrites {
    */
   announceWork(kinds: readonly WorkKind[]): Awaitable<void>;
 }
+
+/** See `StoreWrites.itemFence`. */
+export type ItemFence = Pick<ItemRecord, 'status' | 'executorId' | 'leaseToken' | 'receiptSeq'>;
 
 /** Newly queued items of one type, queue and capability set. */
 export interface WorkKind {

@@ -47,6 +47,8 @@ export function createHandlerContext(
   executorId: string,
   abort: { readonly signal: AbortSignal },
   resources: Resources,
+  /** Called before the handler changes the item other than by a transition (budget use). */
+  onChange: () => void = () => undefined,
 ): HandlerContext {
   const token = record.leaseToken;
   let item: WorkItem | undefined;
@@ -79,6 +81,7 @@ export function createHandlerContext(
       if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) {
         return Promise.reject(new ValidationError([{ field: 'n', message: 'must be a finite number ≥ 0' }]));
       }
+      onChange();
       return engine.consume(record.id, executorId, key, n, token);
     },
   };

@@ -32,6 +32,8 @@ interface Run extends BatchRun {
   timer: NodeJS.Timeout | undefined;
   /** Set once the outcome is decided (result, timeout, cancel, lost lease, shutdown). */
   done: boolean;
+  /** The handler used budget: the claimed record is no longer the stored row (see `Settlement.held`). */
+  changed: boolean;
 }
 
 /** The longest delay a Node timer takes (2^31−1 ms); longer ones fire at once. */
@@ -339,8 +341,10 @@ export class Worker {
 
   private execute(record: ItemRecord): void {
     const controller = new LazyAbort();
-    const ctx = createHandlerContext(this.engine, record, this.id, controller, this.resources);
-    const run: Run = { record, controller, ctx, timer: undefined, done: false };
+    const ctx = createHandlerContext(this.engine, record, this.id, controller, this.resources, () => {
+      run.changed = true;
+    });
+    const run: Run = { record, controller, ctx, timer: undefined, done: false, changed: false };
     this.active.set(record.id, run);
     if (record.deadlineAt !== null) this.armDeadline(run, record.deadlineAt);
     if (record.policies?.batch) {
@@ -390,7 +394,12 @@ export class Worker {
     if (run.done) return;
     run.done = true;
     if (run.timer) clearTimeout(run.timer);
-    const { result, refilled } = await this.batcher.settle({ ...s, workflowId: run.record.workflowId });
+    const { result, refilled } = await this.batcher.settle({
+      ...s,
+      workflowId: run.record.workflowId,
+      // A failure may carry the item on as a fallback with its payload: read as stored.
+      held: run.changed || s.kind !== 'complete' ? undefined : run.record,
+    });
     if (!result.ok) {
       // A late finisher fenced off (its lease was lost meanwhile): worth seeing, not an error.
       this.logger.warn(

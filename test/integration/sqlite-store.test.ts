@@ -190,6 +190,31 @@ describe('SqliteStore', () => {
     await cv.close();
   });
 
+  it('a worker settles a completion from the record it claimed, unless the handler used budget since', async () => {
+    const cv = await createConveyor({ database: join(tempDir(), 'held.db'), logger: silentLogger });
+    const tx = (cv as unknown as { engine: { store: { tx: { getItem(id: string): unknown } } } }).engine.store
+      .tx;
+    const plain = await cv.enqueueWorkItems(
+      Array.from({ length: 20 }, (_, i) => ({ type: 't', payload: i })),
+    );
+    const spender = await cv.enqueueWorkItem({ type: 't', payload: 'spend', budget: { calls: 5 } });
+    const reads = vi.spyOn(tx, 'getItem');
+    const w = cv.worker({
+      concurrency: 5,
+      handlers: { t: async (p: unknown, ctx) => (p === 'spend' ? await ctx.consume('calls', 2) : p) },
+    });
+    await w.start();
+    await waitFor(async () => (await cv.getCounts()).completed === 21, 'all completions');
+    await w.stop();
+    const readIds = new Set(reads.mock.calls.map(([id]) => id));
+    expect(plain.filter((i) => readIds.has(i.id))).toEqual([]);
+    expect(readIds.has(spender.id)).toBe(true);
+    // Read as stored, the spender completes with the budget it used.
+    expect(await cv.getWorkItem(spender.id)).toMatchObject({ status: 'completed', usage: { calls: 2 } });
+    for (const i of [...plain, spender]) expect((await cv.verifyReceipts(i.id)).valid).toBe(true);
+    await cv.close();
+  });
+
   it('item reads in raw mode name every column as the driver’s own row objects do', async () => {
     const file = join(tempDir(), 'raw.db');
     const cv = await createConveyor({ database: file, logger: silentLogger });

@@ -83,19 +83,22 @@ export class PgTx {
     const read = this.read;
     const reads = { ...createPgItemReads(read, true), ...createPgReads(read) };
     const locking = createPgLockingReads(read);
+    const getItem = async (id: string) => {
+      const held = this.locked.get(id);
+      if (held) return held;
+      const item = await reads.getItem(id);
+      if (item) this.locked.set(id, item);
+      return item;
+    };
     return {
       ...reads,
       ...this.workflows.view(),
       ...createPgServiceReads(read),
       ...createPgServiceWrites((sql) => void this.statements.push(sql)),
-      getItem: async (id) => {
-        const held = this.locked.get(id);
-        if (held) return held;
-        const item = await reads.getItem(id);
-        if (item) this.locked.set(id, item);
-        return item;
-      },
+      getItem,
       pendingDependents: async (id) => this.dependents.get(id) ?? reads.pendingDependents(id),
+      // The row itself, locked (a settle batch locked it already: no round trip).
+      itemFence: getItem,
       lockItems: async (ids) => {
         const wanted = ids.filter((id) => !this.locked.has(id));
         if (wanted.length > 0) {
@@ -160,6 +163,7 @@ export class PgTx {
   private writes(): Omit<
     StoreWrites,
     | 'lockItems'
+    | 'itemFence'
     | 'claimCandidates'
     | 'expiredItems'
     | 'renewLeases'

@@ -18,6 +18,7 @@ type ItemWrites = Pick<
   StoreWrites,
   | 'insertItem'
   | 'lockItems'
+  | 'itemFence'
   | 'countDownDependencies'
   | 'updateItem'
   | 'claimCandidates'
@@ -80,6 +81,11 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
   const byIds = prepareItemRead<[string]>(db, 'FROM items WHERE id IN (SELECT value FROM json_each(?))');
   const cached = createStatementCache(db);
   const cachedItems = createItemReadCache(db);
+  const fence = db
+    .prepare<[string], [ItemStatus, string | null, number, number]>(
+      'SELECT status, executor_id, lease_token, receipt_seq FROM items WHERE id = ?',
+    )
+    .raw(true);
   const byKey = prepareItemRead<[string, string]>(db, 'FROM items WHERE tenant = ? AND idempotency_key = ?');
   // CROSS JOIN fixes the join order: from the edges of this one item, then its rows. Left to
   // itself the planner may start from every pending item (a map's waiting children, a big
@@ -222,6 +228,10 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
     },
     // BEGIN IMMEDIATE already holds the database: nothing to lock, nothing to read ahead.
     lockItems: () => undefined,
+    itemFence(id) {
+      const row = fence.get(id);
+      return row && { status: row[0], executorId: row[1], leaseToken: row[2], receiptSeq: row[3] };
+    },
     updateItem(id: string, patch: ItemPatch, lease?: LeasePatch) {
       // Positional parameters, one statement per patch shape: this runs twice per item.
       const keys = Object.keys(patch) as (keyof ItemPatch)[];
