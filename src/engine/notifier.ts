@@ -19,8 +19,8 @@ export interface NotifierEvents {
   revoked: [revocations: Revocation[]];
 }
 
-/** What a subscriber's filter looks at in an appended event. */
-export type EventScope = Pick<NewEvent, 'itemId' | 'workflowId' | 'tenant'>;
+/** What a subscriber looks at in an appended event: its filter's fields, its type and data. */
+export type EventScope = Pick<NewEvent, 'type' | 'itemId' | 'workflowId' | 'tenant' | 'data'>;
 
 export class Notifier extends EventEmitter<NotifierEvents> {
   private watchers = 0;

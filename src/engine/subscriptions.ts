@@ -52,6 +52,12 @@ export function subscribe(
   afterSeq: number | undefined,
   listener: EventListener,
   onListenerError: (e: unknown) => void,
+  /**
+   * The events the listener acts on, if not all it is given: an in-process commit that
+   * appended none of them does not make this subscription read the log (the events it
+   * skipped are delivered with the next one it reads, in order, as ever).
+   */
+  wanted: (e: EventScope) => boolean = () => true,
 ): Subscription {
   let lastSeq = afterSeq ?? -1;
   let closed = false;
@@ -93,7 +99,7 @@ export function subscribe(
   // An in-process commit says which events it appended: one none of which this filter
   // matches is no news here (a workflow's waiter is not woken by each of its steps).
   const onAppended = (events?: readonly EventScope[]) => {
-    if (events === undefined || events.some((e) => matches(filter, e))) void pump();
+    if (events === undefined || events.some((e) => matches(filter, e) && wanted(e))) void pump();
   };
   notifier.on('appended', onAppended);
   const unwatch = notifier.watch();

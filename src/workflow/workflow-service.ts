@@ -56,6 +56,10 @@ const cancelSchema = z.strictObject({ reason: z.string().max(10_000).optional() 
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
+/** The log entry of a workflow reaching its end. */
+const isFinish = (e: { type: string; data: Record<string, unknown> }): boolean =>
+  e.type === 'workflow.updated' && TERMINAL.has(String(e.data.to));
+
 export class WorkflowService {
   readonly orchestrator: Orchestrator;
   /** Workflows assembled one call at a time, then started. */
@@ -177,11 +181,13 @@ export class WorkflowService {
         { workflowId: id, workflowEventsOnly: true },
         head,
         async (event) => {
-          if (event.type !== 'workflow.updated' || !TERMINAL.has(String(event.data.to))) return;
+          if (!isFinish(event)) return;
           const done = await this.get(id);
           finish(() => resolve(toWorkflowResult(done)));
         },
         (e) => finish(() => reject(e instanceof Error ? e : new Error(String(e)))),
+        // Each step's bookkeeping logs a workflow.updated too: only the last one is news.
+        isFinish,
       );
     });
   }

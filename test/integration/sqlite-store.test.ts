@@ -190,6 +190,24 @@ describe('SqliteStore', () => {
     await cv.close();
   });
 
+  it('waitForWorkflow reads the log when the run ends, not at each step (in-process)', async () => {
+    const cv = await createConveyor({ database: join(tempDir(), 'wait.db'), logger: silentLogger });
+    const store = (cv as unknown as { engine: { store: SqliteStore } }).engine.store;
+    let b = cv.workflow('chain').step('s0', 'noop', { input: 0 });
+    for (let i = 1; i < 30; i++) b = b.step(`s${i}`, 'noop', { deps: [`s${i - 1}`], input: i });
+    const w = cv.worker({ handlers: { noop: (p: unknown) => p } });
+    await w.start();
+    const { id } = await cv.startWorkflow(b.build());
+    const reads = vi.spyOn(store, 'eventsAfter');
+    const result = await cv.waitForWorkflow(id);
+    expect(result.status).toBe('completed');
+    expect(result.results.s29).toBe(29);
+    // Each step logged a workflow.updated (its counters); one read at the end delivers them all.
+    expect(reads.mock.calls.length).toBeLessThanOrEqual(2);
+    await w.stop();
+    await cv.close();
+  });
+
   it('a worker settles a completion from the record it claimed, unless the handler used budget since', async () => {
     const cv = await createConveyor({ database: join(tempDir(), 'held.db'), logger: silentLogger });
     const tx = (cv as unknown as { engine: { store: { tx: { getItem(id: string): unknown } } } }).engine.store
