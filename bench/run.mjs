@@ -37,7 +37,7 @@ import {
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runId } from './bench-utils.mjs';
+import { runId, vacuumCatalogsIfNeeded } from './bench-utils.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const RESULTS = join(HERE, 'results', 'results.jsonl');
@@ -376,6 +376,10 @@ if (args.includes('--table')) {
       ` store=${storeArg} peers=${WITH_PEERS ? 'yes' : 'no'} node=${process.version} cpus=${cpus().length} -> ${RESULTS}`,
   );
   if (WITH_PEERS) preparePeers();
+  if (storeArg !== 'sqlite') {
+    const url = env.CONVEYOR_BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
+    log(`PostgreSQL: ${await vacuumCatalogsIfNeeded(url)}`);
+  }
   for (let rep = 1; rep <= REPS; rep++) {
     for (const c of CONVEYOR_RUNS) {
       await runConveyor(rep, c);

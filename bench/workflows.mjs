@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { createConveyor } from '../dist/index.js';
-import { pgQuery, runId } from './bench-utils.mjs';
+import { pgQuery, runId, vacuumCatalogsIfNeeded } from './bench-utils.mjs';
 
 const env = process.env;
 const STORES = (env.STORES || 'sqlite,postgres').split(',');
@@ -116,6 +116,7 @@ mkdirSync(dirname(RESULTS), { recursive: true });
 log(
   `run_id=${RUN_ID} stores=${STORES.join(',')} warmup=${WARMUP} reps=${REPS} width=${WIDTH} length=${LENGTH} C=${C}`,
 );
+if (STORES.includes('postgres')) log(`PostgreSQL: ${await vacuumCatalogsIfNeeded(PG_URL)}`);
 const rows = [];
 for (const store of STORES) {
   const shapes = { 'fan-out/fan-in': fanOut, chain };
