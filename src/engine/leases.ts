@@ -7,7 +7,7 @@
 import type { ClaimSpec } from '../store/store.js';
 import type { ItemRecord } from '../store/records.js';
 import { startPatch } from './execution.js';
-import { failItem } from './settle.js';
+import { failItem, inItsPlace } from './settle.js';
 import { failUnrunnable } from './dependencies.js';
 import { admit } from './policies.js';
 import { applyStateChange, applyTransition, errorOf } from './transition.js';
@@ -90,7 +90,7 @@ export async function release(c: TxContext, executorId: string, leases: HeldLeas
       to: 'queued',
       receipt: 'released',
       actor: executorId,
-      patch: { executorId: null, runAt: c.now, deadlineAt: null },
+      patch: { executorId: null, runAt: inItsPlace(c, item), deadlineAt: null },
       lease: { leaseExpiresAt: null },
     });
     released++;

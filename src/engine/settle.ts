@@ -82,7 +82,10 @@ export interface FailOptions {
   retryAfterMs?: number | undefined;
   /** The receipt to write; `lease_expired` for the reaper. */
   receipt?: 'failed' | 'lease_expired';
-  /** Retry at once instead of after backoff (an expired lease: the holder is gone, not the work). */
+  /**
+   * Retry at once instead of after backoff, in the item's old place in the queue (an expired
+   * lease: the holder is gone, not the work; see `inItsPlace`).
+   */
   immediate?: boolean;
   /** Also count an attempt (an assigned item that never started). */
   countAttempt?: boolean;
@@ -100,12 +103,14 @@ export async function failItem(c: TxContext, item: ItemRecord, o: FailOptions): 
     const asked = o.retryAfterMs;
     // A handler-chosen delay must be a finite, non-negative number; anything else gets backoff.
     const usable = asked !== undefined && Number.isFinite(asked) && asked >= 0;
-    const delay = o.immediate ? 0 : usable ? asked : backoffDelayMs(item.backoff, retries, c.settings.random);
+    const runAt = o.immediate
+      ? inItsPlace(c, item)
+      : c.now + (usable ? asked : backoffDelayMs(item.backoff, retries, c.settings.random));
     return applyTransition(c, item, {
       to: 'queued',
       receipt: o.receipt === 'lease_expired' ? 'lease_expired' : 'retried',
       actor: item.executorId,
-      patch: { ...common, retries, runAt: c.now + delay, executorId: null },
+      patch: { ...common, retries, runAt, executorId: null },
       lease: { leaseExpiresAt: null },
     });
   }
@@ -124,3 +129,12 @@ export async function failItem(c: TxContext, item: ItemRecord, o: FailOptions): 
   await onItemFinished(c, result.item);
   return result;
 }
+
+/**
+ * The run time of an item handed back to the queue through no fault of its own (its
+ * holder's lease expired, or the holder shut down): the one it had, which is past, so it
+ * is claimed before the items queued after it, as it was when first claimed. Sent to the
+ * back of the queue, it waited out the whole backlog: a killed worker's items were done
+ * by the others seconds after their leases ran out, not at once.
+ */
+export const inItsPlace = (c: TxContext, item: ItemRecord): number => Math.min(item.runAt, c.now);

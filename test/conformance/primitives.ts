@@ -496,6 +496,19 @@ export function primitivesSuite(b: TestBackend): void {
       });
     });
 
+    it('an item whose lease expired keeps its place in the queue: claimed before those queued after it', async () => {
+      const [first] = await cv.enqueueWorkItems([{ type: 't' }, { type: 't' }]);
+      const [claimed] = await cv.claimWorkItems('executor-1', { limit: 1 });
+      expect(claimed!.id).toBe(first!.id);
+      clock.advance(1000);
+      await cv.enqueueWorkItems([{ type: 't' }, { type: 't' }]);
+      clock.advance(30_000);
+      expect(await cv.reapExpiredLeases()).toBe(1);
+      expect((await cv.getWorkItem(first!.id)).runAt).toBe(first!.runAt);
+      const [next] = await cv.claimWorkItems('executor-2', { limit: 1 });
+      expect(next!.id).toBe(first!.id);
+    });
+
     it('a former holder reporting on an item finished by someone else gets LEASE_LOST', async () => {
       const item = await cv.enqueueWorkItem({ type: 't' });
       await cv.startExecution(item.id, 'executor-1');

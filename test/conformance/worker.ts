@@ -329,6 +329,8 @@ export function workerSuite(b: TestBackend): void {
         status: 'queued',
         retries: 0,
         executorId: null,
+        // Handed back in its old place in the queue.
+        runAt: stuck!.runAt,
       });
       expect(await receiptStatuses(stuck!.id)).toEqual(['enqueued', 'started', 'released']);
       // stop is idempotent and a stopped worker claims nothing more
