@@ -36,7 +36,7 @@ export function toConveyorEvent(e: EventRecord): ConveyorEvent {
 }
 
 /** Whether an event with this scope passes `filter` (as `eventsAfter` would select it). */
-export function matches(filter: EventFilter, e: EventScope): boolean {
+function matches(filter: EventFilter, e: EventScope): boolean {
   return (
     (filter.itemId === undefined || e.itemId === filter.itemId) &&
     (filter.workflowId === undefined || e.workflowId === filter.workflowId) &&
