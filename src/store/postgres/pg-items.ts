@@ -10,6 +10,7 @@ import { toItemRecord, type ItemRow } from '../rows/item-rows.js';
 import type { ClaimSpec, ItemFilter, ItemReads, StoreWrites } from '../store.js';
 import { pageOf } from '../paging.js';
 import { perTypeClaim } from '../claim-types.js';
+import { preparable } from './pg-prepared.js';
 import type { Query } from './pg-sql.js';
 
 /** `WHERE` clauses for list/count filters, with positional parameters from `values`. */
@@ -73,7 +74,13 @@ function claimOfTypesSql(n: number): string {
 }
 /** The statement texts by number of types (fixed texts, so each is prepared once). */
 const claimOfTypes: string[] = [];
-const claimOfTypesText = (n: number) => (claimOfTypes[n] ??= claimOfTypesSql(n));
+const claimOfTypesText = (n: number) => (claimOfTypes[n] ??= preparable(claimOfTypesSql(n)));
+
+// Purpose: the claim of a claimer of any type (or of more types than are read one by one):
+// a walk of items_claim in claim order, locking what it takes, skipping what others hold.
+// $1–$4 as CLAIMABLE_WHERE; $5 now; $6 limit.
+const CLAIM_ANY_SQL = preparable(`SELECT * FROM items WHERE ${CLAIMABLE_WHERE} AND run_at <= $5
+  ORDER BY priority DESC, run_at ASC, seq ASC LIMIT $6 FOR UPDATE SKIP LOCKED`);
 
 // Purpose: as the nextRunAt of a claimer with a type list ($2 not NULL): an index condition
 // on items_claim_type that a generic plan keeps, instead of the `$2 IS NULL OR` of
@@ -199,11 +206,7 @@ export function createPgLockingReads(query: Query): Pick<
           spec.now,
           spec.limit,
         ]);
-      return rows(
-        `SELECT * FROM items WHERE ${CLAIMABLE_WHERE} AND run_at <= $5
-          ORDER BY priority DESC, run_at ASC, seq ASC LIMIT $6 FOR UPDATE SKIP LOCKED`,
-        [...claimParams(spec), spec.now, spec.limit],
-      );
+      return rows(CLAIM_ANY_SQL, [...claimParams(spec), spec.now, spec.limit]);
     },
     // Purpose: leased items whose lease ran out or running items past their deadline; a row
     // being settled right now is skipped (its holder is alive after all).

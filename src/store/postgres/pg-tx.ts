@@ -25,7 +25,8 @@ import { createPgItemReads, createPgLockingReads } from './pg-items.js';
 import { createPgReads } from './pg-records.js';
 import { PgWorkflowTx } from './pg-workflow-tx.js';
 import { createPgServiceReads, createPgServiceWrites } from './pg-service.js';
-import { inlineSql, queryOn, sqlState, type Query } from './pg-sql.js';
+import { preparable, render, type Statement } from './pg-prepared.js';
+import { queryOn, sqlState, type Query } from './pg-sql.js';
 import {
   appendEventsSql,
   insertItemsSql,
@@ -36,7 +37,7 @@ import {
 
 // Purpose: lock a batch of items, in id order so two batches cannot deadlock.
 // $1: item ids. Rows: the items.
-const LOCK_ITEMS_SQL = 'SELECT * FROM items WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE';
+const LOCK_ITEMS_SQL = preparable('SELECT * FROM items WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE');
 
 // Purpose: the dependents still pending of a batch of items, which settling them needs next.
 // Sent as a statement of its own after LOCK_ITEMS_SQL: under READ COMMITTED it then reads a
@@ -44,16 +45,16 @@ const LOCK_ITEMS_SQL = 'SELECT * FROM items WHERE id = ANY($1::text[]) ORDER BY 
 // waited for (an enqueue holding a parent FOR SHARE) committed; a subquery of the locking
 // statement would not, and that child would wait forever.
 // $1: item ids. Rows: (parent, child) in enqueue order of the children.
-const PENDING_DEPENDENTS_SQL = `SELECT d.depends_on_id AS parent, d.item_id AS child
+const PENDING_DEPENDENTS_SQL = preparable(`SELECT d.depends_on_id AS parent, d.item_id AS child
   FROM item_deps d JOIN items c ON c.id = d.item_id
- WHERE d.depends_on_id = ANY($1::text[]) AND c.status = 'pending' ORDER BY c.seq`;
+ WHERE d.depends_on_id = ANY($1::text[]) AND c.status = 'pending' ORDER BY c.seq`);
 
 export class PgTx {
   private readonly query: Query;
   /** BEGIN goes out with the first statement, not in a round trip of its own. */
   private begun = false;
-  /** Held-back statements, as literal SQL, in the order they were made. */
-  private statements: string[] = [];
+  /** Held-back statements, in the order they were made. */
+  private statements: Statement[] = [];
   /** New items not sent yet; their state (final so far) is in `locked`. */
   private inserted = new Set<string>();
   /** Items changed and not sent yet whose whole new state is in `locked`. */
@@ -103,8 +104,8 @@ export class PgTx {
         const wanted = ids.filter((id) => !this.locked.has(id));
         if (wanted.length > 0) {
           const [rows, edges] = await this.readAll([
-            inlineSql(LOCK_ITEMS_SQL, [wanted]),
-            inlineSql(PENDING_DEPENDENTS_SQL, [wanted]),
+            { text: LOCK_ITEMS_SQL, values: [wanted] },
+            { text: PENDING_DEPENDENTS_SQL, values: [wanted] },
           ]);
           for (const row of rows as ItemRow[]) {
             this.locked.set(row.id, toItemRecord(row));
@@ -170,8 +171,7 @@ export class PgTx {
     | 'announceWork'
     | 'countDownDependencies'
   > {
-    const defer = (text: string, values: readonly unknown[]) =>
-      void this.statements.push(inlineSql(text, values));
+    const defer = (text: string, values: readonly unknown[]) => void this.statements.push({ text, values });
     return {
       insertItem: (item) => {
         this.inserted.add(item.id);
@@ -222,12 +222,12 @@ export class PgTx {
   private readonly read: Query = async <R>(text: string, values: readonly unknown[] = []) => {
     const held = this.takeHeld(false);
     if (held.length === 0 && this.begun) return this.query<R>(text, values);
-    const results = await this.send([...held, inlineSql(text, values)]);
+    const results = await this.send([...held, { text, values }]);
     return results.at(-1)!.rows as R[];
   };
 
   /** Runs several reads behind everything held back, in one round trip; returns their rows. */
-  private async readAll(reads: string[]): Promise<unknown[][]> {
+  private async readAll(reads: Statement[]): Promise<unknown[][]> {
     const results = await this.send([...this.takeHeld(false), ...reads]);
     return results.slice(-reads.length).map((r) => r.rows as unknown[]);
   }
@@ -246,7 +246,7 @@ export class PgTx {
    * receipts of their transitions) under the log lock, last, so that lock is held only
    * until COMMIT.
    */
-  private takeHeld(withEvents: boolean): string[] {
+  private takeHeld(withEvents: boolean): Statement[] {
     const out = [...this.statements, ...this.workflows.takeHeld()];
     for (const [id, columns] of this.partial) out.push(updateColumnsSql(id, columns));
     const stateOf = (id: string) => this.locked.get(id)!;
@@ -264,17 +264,25 @@ export class PgTx {
     return out;
   }
 
-  /** Sends statements as one text; the first one sent also opens the transaction. */
-  private async send(statements: string[]): Promise<pg.QueryResult[]> {
+  /**
+   * Sends statements as one text; the first one sent also opens the transaction. Prepared
+   * statements the connection lacks are prepared first (see pg-prepared.ts); results are
+   * read from the end, so those extra results in front change nothing.
+   */
+  private async send(statements: Statement[]): Promise<pg.QueryResult[]> {
+    const rendered = render(this.client, statements);
+    const text = [...rendered.prepares, ...rendered.statements];
     if (!this.begun) {
-      statements.unshift('BEGIN');
+      text.unshift('BEGIN');
       this.begun = true;
     }
     try {
-      const result = (await this.client.query(statements.join(';\n'))) as unknown as
+      const result = (await this.client.query(text.join(';\n'))) as unknown as
         pg.QueryResult | pg.QueryResult[];
+      rendered.ran();
       return Array.isArray(result) ? result : [result];
     } catch (e) {
+      rendered.failed();
       // A taken id is the caller's mistake, reported as for a single INSERT.
       if (sqlState(e) === '23505' && (e as { constraint?: string }).constraint === 'items_id_key') {
         const id = /\(id\)=\((.*)\)/.exec((e as { detail?: string }).detail ?? '')?.[1] ?? '';

@@ -8,11 +8,12 @@ import type { ItemRecord, NewEvent } from '../records.js';
 import { toInsertParams, type ItemRow } from '../rows/item-rows.js';
 import { EVENT_INSERT_COLUMNS, eventParams } from '../rows/log-rows.js';
 import type { WorkKind } from '../store.js';
+import { preparable, type Bound } from './pg-prepared.js';
 import { inlineSql, sqlLiteral } from './pg-sql.js';
 
 const ITEM_COLUMNS = Object.keys(toInsertParams({} as ItemRecord)) as (keyof Omit<ItemRow, 'seq'>)[];
 
-/** The columns a transition may set, with their SQL types for the casts out of a VALUES list. */
+/** The columns a transition may set, with their SQL types (of the arrays that carry them). */
 const UPDATE_COLUMNS = [
   ['status', 'text'],
   ['type', 'text'],
@@ -54,18 +55,24 @@ export function insertItemsSql(items: readonly ItemRecord[]): string[] {
   return out;
 }
 
-/**
- * Items whose whole new state is known, in one UPDATE … FROM (VALUES …): every column a
- * transition may set, so items that changed in different ways still share one statement.
- */
-export function updateItemsSql(items: readonly ItemRecord[]): string {
-  const rows = items.map((item) => {
-    const p = toInsertParams(item);
-    return tuple([item.id, ...UPDATE_COLUMNS.map(([c]) => p[c])]);
-  });
-  const sets = UPDATE_COLUMNS.map(([c, type]) => `${c} = v.${c}::${type}`).join(', ');
-  const names = UPDATE_COLUMNS.map(([c]) => c).join(', ');
-  return `UPDATE items AS i SET ${sets} FROM (VALUES ${rows.join(', ')}) AS v(id, ${names}) WHERE i.id = v.id`;
+// Purpose: items whose whole new state is known, in one UPDATE from parallel arrays (one
+// per column): every column a transition may set, so items that changed in different ways
+// still share one statement, and its text is fixed, so it is prepared once per connection.
+// $1: ids; $2…: UPDATE_COLUMNS in order.
+const UPDATE_ITEMS_SQL = preparable(
+  `UPDATE items AS i SET ${UPDATE_COLUMNS.map(([c]) => `${c} = v.${c}`).join(', ')}
+     FROM unnest($1::text[], ${UPDATE_COLUMNS.map(([, type], k) => `$${k + 2}::${type}[]`).join(', ')})
+       AS v(id, ${UPDATE_COLUMNS.map(([c]) => c).join(', ')})
+    WHERE i.id = v.id`,
+);
+
+/** Items whose whole new state is known, in one statement (see UPDATE_ITEMS_SQL). */
+export function updateItemsSql(items: readonly ItemRecord[]): Bound {
+  const rows = items.map(toInsertParams);
+  return {
+    text: UPDATE_ITEMS_SQL,
+    values: [items.map((item) => item.id), ...UPDATE_COLUMNS.map(([c]) => rows.map((p) => p[c]))],
+  };
 }
 
 /** Some columns of one item (a row the transaction never read, so its whole state is unknown). */
