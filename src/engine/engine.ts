@@ -230,7 +230,13 @@ export class Engine {
   ): Promise<{ results: SettleResult[]; claimed: ItemRecord[] }> {
     const done = this.write(async (c) => {
       const results: SettleResult[] = [];
-      await c.tx.lockItems(entries.map((s) => s.itemId));
+      const known = new Map<string, ItemRecord>();
+      for (const s of entries)
+        if (s.held?.executorId === executorId && s.held.leaseToken === s.token) known.set(s.itemId, s.held);
+      await c.tx.lockItems(
+        entries.map((s) => s.itemId),
+        known,
+      );
       await lockWorkflowsOf(c, entries);
       for (const s of entries) {
         try {

@@ -166,8 +166,13 @@ export interface StoreWrites {
    * rows (PostgreSQL) locks them, and reads what settling them needs, in one round trip
    * instead of one per item; `getItem` and `pendingDependents` on them are then answered
    * without another. SQLite, whose write transactions already exclude each other, does nothing.
+   * `known`: records of some of them as the caller knows them (a worker's claim, unchanged
+   * by its handler, see `Settlement.held`). A backend may take those instead of reading the
+   * rows, provided it makes sure before commit that every one is still as known (running,
+   * same holder, lease token and receipt seq) and has no pending dependent; PostgreSQL runs
+   * the transaction again, reading them, when one is not.
    */
-  lockItems(ids: readonly string[]): Awaitable<void>;
+  lockItems(ids: readonly string[], known?: ReadonlyMap<string, ItemRecord>): Awaitable<void>;
   /**
    * What fences a held item, read without the rest of the row: enough to tell that a record
    * read earlier (a worker's claim) is still the stored one, since every change to a running

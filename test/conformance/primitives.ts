@@ -389,6 +389,36 @@ export function primitivesSuite(b: TestBackend): void {
       expect(await statuses(doomed!.id)).toEqual(['enqueued', 'skipped']);
     });
 
+    it('completions settled from the records their holder knows: one changed since is refused, a parent still counts its dependent down', async () => {
+      const [a, b, c, d] = await cv.enqueueWorkItems(Array.from({ length: 4 }, () => ({ type: 't' })));
+      const child = await cv.enqueueWorkItem({ type: 't', constraints: { dependencies: [c!.id] } });
+      const engine = engineOf(cv);
+      const entries = [];
+      for (const item of [a!, b!, c!, d!]) {
+        await cv.startExecution(item.id, 'executor-2');
+        const held = (await engine.store.getItem(item.id))!;
+        entries.push({
+          kind: 'complete' as const,
+          itemId: item.id,
+          token: held.leaseToken,
+          output: item.id,
+          held,
+        });
+      }
+      // b is cancelled after its holder read it: the record it holds is stale.
+      await cv.cancelWorkItem(b!.id);
+      const { results } = await engine.settleMany(entries, 'executor-2');
+      expect(results.map((r) => r.ok)).toEqual([true, false, true, true]);
+      expect(results[1]!.ok ? null : results[1]!.error).toMatchObject({ code: 'LEASE_LOST' });
+      for (const item of [a!, c!, d!]) {
+        expect(await cv.getWorkItem(item.id)).toMatchObject({ status: 'completed', output: item.id });
+        expect((await cv.verifyReceipts(item.id)).valid).toBe(true);
+      }
+      expect(await statuses(b!.id)).toEqual(['enqueued', 'started', 'cancelled']);
+      expect(await statuses(child.id)).toEqual(['enqueued', 'queued']);
+      expect((await cv.checkEventLog()).mismatches).toEqual([]);
+    });
+
     it('the store counts a dependent down by as many parents as completed', async () => {
       const parents = await cv.enqueueWorkItems(Array.from({ length: 3 }, () => ({ type: 't' })));
       const child = await cv.enqueueWorkItem({

@@ -15,6 +15,8 @@ import { inlineSql } from '../../src/store/postgres/pg-sql.js';
 import { pgMigrations } from '../../src/store/postgres/pg-migrate.js';
 import { createPgLockingReads } from '../../src/store/postgres/pg-items.js';
 import type { Store } from '../../src/store/store.js';
+import type { Engine, Settlement } from '../../src/engine/engine.js';
+import type { PgStore } from '../../src/store/postgres/pg-store.js';
 import { verifyReceiptChain } from '../../src/core/receipts.js';
 import { PG_URL, postgresBackend, requirePostgres } from '../helpers/backends.js';
 import { waitFor } from '../helpers/conveyors.js';
@@ -297,6 +299,39 @@ describe.skipIf(!available)('postgres store', () => {
     sub.close();
     // Delivered in seq order with nothing skipped: every seq the log holds, once.
     expect(seen).toEqual(Array.from({ length: head }, (_, i) => i + 1));
+  });
+
+  it("a batch of completions is settled from its holder's records: checked and locked in the commit's round trip", async () => {
+    const cv = await open();
+    const engine = (cv as unknown as { engine: Engine }).engine;
+    const stats = (engine.store as PgStore).stats;
+    await cv.registerExecutor('w', { concurrency: 3 });
+    const items = await cv.enqueueWorkItems(Array.from({ length: 3 }, () => ({ type: 't' })));
+    const entries: Settlement[] = [];
+    for (const item of items) {
+      await cv.startExecution(item.id, 'w');
+      const held = (await engine.store.getItem(item.id))!;
+      entries.push({ kind: 'complete', itemId: item.id, token: held.leaseToken, output: 1, held });
+    }
+    const settle = async (batch: Settlement[]) => {
+      const before = { ...stats };
+      const { results } = await engine.settleMany(batch, 'w');
+      expect(results.every((r) => r.ok)).toBe(true);
+      return {
+        roundTrips: stats.roundTrips - before.roundTrips,
+        fenceMissed: stats.fenceMissed - before.fenceMissed,
+      };
+    };
+    // One round trip: check, lock, write, commit (reading the rows first took two).
+    expect(await settle(entries.slice(0, 2))).toEqual({ roundTrips: 1, fenceMissed: 0 });
+    // A record that is no longer the row (a progress report since): the text fails at its
+    // check before anything is written, and the batch runs again reading the row.
+    await cv.reportProgress(items[2]!.id, 'w', 50);
+    expect(await settle(entries.slice(2))).toEqual({ roundTrips: 3, fenceMissed: 1 });
+    for (const item of items) {
+      expect((await cv.getWorkItem(item.id)).status).toBe('completed');
+      expect((await cv.verifyReceipts(item.id)).valid).toBe(true);
+    }
   });
 
   it('a claim by type locks each candidate through its row address, not another index walk', async () => {

@@ -20,7 +20,7 @@ import { migratePg } from './pg-migrate.js';
 import { createPgReads } from './pg-records.js';
 import { createPgWorkflowReads } from './pg-workflows.js';
 import { createPgServiceReads } from './pg-service.js';
-import { PgTx } from './pg-tx.js';
+import { FenceMissed, PgTx, type PgTxStats } from './pg-tx.js';
 import {
   isConnectionError,
   isRetryableTxError,
@@ -56,6 +56,8 @@ export class PgStore extends DelegatedReads implements Store {
   private readonly clock: PgClock;
   private readonly logger: Logger;
   private closed = false;
+  /** Counts of this store's write transactions. */
+  readonly stats: PgTxStats = { roundTrips: 0, fenceMissed: 0 };
 
   private constructor(private readonly options: PgStoreOptions) {
     super();
@@ -123,6 +125,7 @@ export class PgStore extends DelegatedReads implements Store {
   }
 
   async write<T>(fn: (tx: WriteTx, now: number) => Promise<T>): Promise<T> {
+    let trustKnown = true;
     for (let run = 1; ; run++) {
       if (this.closed) throw new ClosedError('store');
       const client = await this.connect();
@@ -133,13 +136,19 @@ export class PgStore extends DelegatedReads implements Store {
       client.on('error', onError);
       try {
         const now = this.options.clock ? this.options.clock.now() : this.clock.now();
-        const tx = new PgTx(client, now, `conveyor:events:${this.schema}`);
+        const tx = new PgTx(client, now, `conveyor:events:${this.schema}`, trustKnown, this.stats);
         const result = await fn(tx.view(), now);
         await tx.commit();
         return result;
       } catch (e) {
         if (isConnectionError(e)) broken = e as Error;
         else await client.query('ROLLBACK').catch((r: unknown) => (broken = r as Error));
+        // Rows taken as known were not (see PgTx.lockItems): run again, reading them.
+        if (e instanceof FenceMissed && trustKnown) {
+          trustKnown = false;
+          this.stats.fenceMissed++;
+          continue;
+        }
         if (run < MAX_TX_RUNS && isRetryableTxError(e)) {
           await sleep(Math.random() * 5 * run);
           continue;

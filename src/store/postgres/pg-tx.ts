@@ -49,6 +49,45 @@ const PENDING_DEPENDENTS_SQL = preparable(`SELECT d.depends_on_id AS parent, d.i
   FROM item_deps d JOIN items c ON c.id = d.item_id
  WHERE d.depends_on_id = ANY($1::text[]) AND c.status = 'pending' ORDER BY c.seq`);
 
+// Purpose: the check that stands in for LOCK_ITEMS_SQL when the caller knows the rows
+// already (see `lockItems`): locks the rows, in id order, that are still as the caller
+// knows them (running, same holder, token and receipt seq), and fails the transaction
+// (division by zero: see FenceMissed) unless that is every one of them.
+// $1 ids, $2 executors, $3 lease tokens, $4 receipt seqs, $5 how many.
+const LOCK_KNOWN_SQL = preparable(`SELECT 1 / (count(*) = $5)::int FROM (
+    SELECT 1 FROM items AS i
+      JOIN unnest($1::text[], $2::text[], $3::int8[], $4::int4[]) AS k(id, executor_id, lease_token, receipt_seq)
+        ON i.id = k.id
+     WHERE i.status = 'running' AND i.executor_id = k.executor_id
+       AND i.lease_token = k.lease_token AND i.receipt_seq = k.receipt_seq
+     ORDER BY i.id FOR UPDATE OF i) AS held`);
+
+// Purpose: fails the transaction (as LOCK_KNOWN_SQL) if any of the items has a pending
+// dependent, which settling it would have to count down. A statement of its own after the
+// locks, for the snapshot (see PENDING_DEPENDENTS_SQL). $1: item ids.
+const NO_PENDING_DEPENDENTS_SQL = preparable(`SELECT 1 / (NOT EXISTS (
+    SELECT 1 FROM item_deps d JOIN items c ON c.id = d.item_id
+     WHERE d.depends_on_id = ANY($1::text[]) AND c.status = 'pending'))::int`);
+
+/** Counts a store keeps of its transactions (for tests and benchmarks). */
+export interface PgTxStats {
+  /** Texts sent, each one round trip. */
+  roundTrips: number;
+  /** Transactions run again because rows taken as known were not (see `lockItems`). */
+  fenceMissed: number;
+}
+
+/**
+ * The rows a transaction took as the caller knew them (`lockItems` with `known`) were not
+ * all as known, or one has a dependent to count down: nothing was committed, and the
+ * transaction must run again reading the rows (PgStore does).
+ */
+export class FenceMissed extends Error {
+  constructor() {
+    super('an item was not as its holder knew it; the transaction runs again reading it');
+  }
+}
+
 export class PgTx {
   private readonly query: Query;
   /** BEGIN goes out with the first statement, not in a round trip of its own. */
@@ -70,10 +109,16 @@ export class PgTx {
 
   private readonly workflows: PgWorkflowTx;
 
+  /** A fence check (LOCK_KNOWN_SQL) is among the statements sent and not yet committed. */
+  private fenced = false;
+
   constructor(
     private readonly client: pg.PoolClient,
     private readonly now: number,
     private readonly eventLockKey: string,
+    /** Whether `lockItems` may take rows as the caller knows them (off for a run again). */
+    private readonly trustKnown: boolean,
+    private readonly stats: PgTxStats,
   ) {
     this.query = queryOn(client);
     this.workflows = new PgWorkflowTx(this.read, (sql) => void this.statements.push(sql));
@@ -100,8 +145,9 @@ export class PgTx {
       pendingDependents: async (id) => this.dependents.get(id) ?? reads.pendingDependents(id),
       // The row itself, locked (a settle batch locked it already: no round trip).
       itemFence: getItem,
-      lockItems: async (ids) => {
+      lockItems: async (ids, known) => {
         const wanted = ids.filter((id) => !this.locked.has(id));
+        if (wanted.length > 0 && this.takeKnown(wanted, known)) return;
         if (wanted.length > 0) {
           const [rows, edges] = await this.readAll([
             { text: LOCK_ITEMS_SQL, values: [wanted] },
@@ -154,6 +200,40 @@ export class PgTx {
       ...this.writes(),
       announceWork: (kinds) => void this.wake.push(...kinds),
     };
+  }
+
+  /**
+   * Takes the rows as the caller knows them, without reading them, when it knows every one
+   * and each is a running item outside any workflow (whose steps have dependents to count
+   * down): the check that they still are, and the locks, go out in front of the next text
+   * (LOCK_KNOWN_SQL, NO_PENDING_DEPENDENTS_SQL), and the transaction fails before COMMIT if
+   * they are not. One round trip less for a worker's batch of completions.
+   */
+  private takeKnown(ids: string[], known: ReadonlyMap<string, ItemRecord> | undefined): boolean {
+    if (!this.trustKnown || !known) return false;
+    const items = ids.map((id) => known.get(id));
+    if (!items.every((i) => i?.status === 'running' && i.workflowId === null && i.executorId !== null))
+      return false;
+    const held = items as ItemRecord[];
+    for (const item of held) {
+      this.locked.set(item.id, item);
+      this.dependents.set(item.id, []);
+    }
+    this.statements.push(
+      {
+        text: LOCK_KNOWN_SQL,
+        values: [
+          ids,
+          held.map((i) => i.executorId),
+          held.map((i) => i.leaseToken),
+          held.map((i) => i.receiptSeq),
+          ids.length,
+        ],
+      },
+      { text: NO_PENDING_DEPENDENTS_SQL, values: [ids] },
+    );
+    this.fenced = true;
+    return true;
   }
 
   private hold(items: ItemRecord[]): ItemRecord[] {
@@ -276,6 +356,7 @@ export class PgTx {
       text.unshift('BEGIN');
       this.begun = true;
     }
+    this.stats.roundTrips++;
     try {
       const result = (await this.client.query(text.join(';\n'))) as unknown as
         pg.QueryResult | pg.QueryResult[];
@@ -283,6 +364,8 @@ export class PgTx {
       return Array.isArray(result) ? result : [result];
     } catch (e) {
       rendered.failed();
+      // Nothing else we send divides: a division by zero is a fence check's.
+      if (this.fenced && sqlState(e) === '22012') throw new FenceMissed();
       // A taken id is the caller's mistake, reported as for a single INSERT.
       if (sqlState(e) === '23505' && (e as { constraint?: string }).constraint === 'items_id_key') {
         const id = /\(id\)=\((.*)\)/.exec((e as { detail?: string }).detail ?? '')?.[1] ?? '';
