@@ -27,11 +27,18 @@ export type Statement = string | Bound;
 const numbers = new Map<string, number>();
 
 /**
+ * How many texts may be marked: a connection keeps what it prepared until it closes, so a
+ * caller that made texts without end (it should not) would have them sent as literal SQL
+ * beyond this, not fill the server's memory.
+ */
+const MAX_PREPARABLE = 256;
+
+/**
  * Marks `text` for server-side preparation and returns it. Only for fixed texts whose
  * every `$n` has a type the server can infer (a cast, or a comparison with a column).
  */
 export function preparable(text: string): string {
-  if (!numbers.has(text)) numbers.set(text, numbers.size);
+  if (!numbers.has(text) && numbers.size < MAX_PREPARABLE) numbers.set(text, numbers.size);
   return text;
 }
 

@@ -104,6 +104,8 @@ export class PgTx {
   private wake: WorkKind[] = [];
   /** Rows this transaction holds FOR UPDATE, as they will be at commit. */
   private readonly locked = new Map<string, ItemRecord>();
+  /** The same rows as they are stored now (what `locked` sends its changes against). */
+  private readonly stored = new Map<string, ItemRecord>();
   /** Pending dependents of locked items, read when they were locked. */
   private readonly dependents = new Map<string, string[]>();
 
@@ -133,7 +135,7 @@ export class PgTx {
       const held = this.locked.get(id);
       if (held) return held;
       const item = await reads.getItem(id);
-      if (item) this.locked.set(id, item);
+      if (item) this.keep(item);
       return item;
     };
     return {
@@ -154,7 +156,7 @@ export class PgTx {
             { text: PENDING_DEPENDENTS_SQL, values: [wanted] },
           ]);
           for (const row of rows as ItemRow[]) {
-            this.locked.set(row.id, toItemRecord(row));
+            this.keep(toItemRecord(row));
             this.dependents.set(row.id, []);
           }
           for (const e of edges as Array<{ parent: string; child: string }>)
@@ -181,8 +183,12 @@ export class PgTx {
         for (const [id, n] of left) {
           // The caller locked these rows, so they are held: the held record is the newer one
           // (its changes go out at commit). One that is not is read (it then is).
-          const held = this.locked.get(id) ?? (await reads.getItem(id));
-          if (!held) continue;
+          let held = this.locked.get(id);
+          if (!held) {
+            held = await reads.getItem(id);
+            if (!held) continue;
+            this.keep(held);
+          }
           const now = { ...held, unfinishedDeps: n };
           this.locked.set(id, now);
           counted.set(id, now);
@@ -194,6 +200,8 @@ export class PgTx {
         for (const id of renewed.renewed) {
           const held = this.locked.get(id);
           if (held) this.locked.set(id, { ...held, leaseExpiresAt: expiresAt });
+          const stored = this.stored.get(id);
+          if (stored) this.stored.set(id, { ...stored, leaseExpiresAt: expiresAt });
         }
         return renewed;
       },
@@ -216,7 +224,7 @@ export class PgTx {
       return false;
     const held = items as ItemRecord[];
     for (const item of held) {
-      this.locked.set(item.id, item);
+      this.keep(item);
       this.dependents.set(item.id, []);
     }
     this.statements.push(
@@ -237,8 +245,14 @@ export class PgTx {
   }
 
   private hold(items: ItemRecord[]): ItemRecord[] {
-    for (const item of items) this.locked.set(item.id, item);
+    for (const item of items) this.keep(item);
     return items;
+  }
+
+  /** A row this transaction now holds, as stored. */
+  private keep(item: ItemRecord): void {
+    this.locked.set(item.id, item);
+    this.stored.set(item.id, item);
   }
 
   private writes(): Omit<
@@ -330,8 +344,18 @@ export class PgTx {
     const out = [...this.statements, ...this.workflows.takeHeld()];
     for (const [id, columns] of this.partial) out.push(updateColumnsSql(id, columns));
     const stateOf = (id: string) => this.locked.get(id)!;
-    if (this.inserted.size > 0) out.push(...insertItemsSql([...this.inserted].map(stateOf)));
-    if (this.dirty.size > 0) out.push(updateItemsSql([...this.dirty].map(stateOf)));
+    if (this.inserted.size > 0) {
+      out.push(...insertItemsSql([...this.inserted].map(stateOf)));
+      for (const id of this.inserted) this.stored.set(id, stateOf(id));
+    }
+    if (this.dirty.size > 0) {
+      const update = updateItemsSql(
+        [...this.dirty].map((id) => ({ now: stateOf(id), stored: this.stored.get(id) })),
+      );
+      if (update) out.push(update);
+      // Once this text runs, the rows are stored as they are now.
+      for (const id of this.dirty) this.stored.set(id, stateOf(id));
+    }
     this.statements = [];
     this.partial.clear();
     this.inserted = new Set();

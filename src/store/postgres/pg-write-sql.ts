@@ -55,23 +55,47 @@ export function insertItemsSql(items: readonly ItemRecord[]): string[] {
   return out;
 }
 
-// Purpose: items whose whole new state is known, in one UPDATE from parallel arrays (one
-// per column): every column a transition may set, so items that changed in different ways
-// still share one statement, and its text is fixed, so it is prepared once per connection.
-// $1: ids; $2…: UPDATE_COLUMNS in order.
-const UPDATE_ITEMS_SQL = preparable(
-  `UPDATE items AS i SET ${UPDATE_COLUMNS.map(([c]) => `${c} = v.${c}`).join(', ')}
-     FROM unnest($1::text[], ${UPDATE_COLUMNS.map(([, type], k) => `$${k + 2}::${type}[]`).join(', ')})
-       AS v(id, ${UPDATE_COLUMNS.map(([c]) => c).join(', ')})
-    WHERE i.id = v.id`,
-);
+type UpdateColumn = (typeof UPDATE_COLUMNS)[number];
 
-/** Items whose whole new state is known, in one statement (see UPDATE_ITEMS_SQL). */
-export function updateItemsSql(items: readonly ItemRecord[]): Bound {
-  const rows = items.map(toInsertParams);
+/** The statement for one set of columns, made once per set. */
+const updateTexts = new Map<string, string>();
+
+// Purpose: items whose whole new state is known, in one UPDATE from parallel arrays, one
+// per column that changed in any of them (an item whose value did not change gets it again):
+// items that changed in different ways share one statement, and a transition's changes
+// make the same column set each time, so the text is prepared once per connection and
+// the columns that stay (a payload) are not sent back to the server.
+// $1: ids; $2…: the columns, in UPDATE_COLUMNS order.
+function updateItemsText(columns: readonly UpdateColumn[]): string {
+  const key = columns.map(([c]) => c).join(',');
+  let text = updateTexts.get(key);
+  if (!text) {
+    text = preparable(
+      `UPDATE items AS i SET ${columns.map(([c]) => `${c} = v.${c}`).join(', ')}
+         FROM unnest($1::text[], ${columns.map(([, type], k) => `$${k + 2}::${type}[]`).join(', ')})
+           AS v(id, ${key.replace(/,/g, ', ')})
+        WHERE i.id = v.id`,
+    );
+    updateTexts.set(key, text);
+  }
+  return text;
+}
+
+/** An item's new state, and the state stored now if known (else every column is written). */
+export interface ItemChange {
+  now: ItemRecord;
+  stored: ItemRecord | undefined;
+}
+
+/** Items whose whole new state is known, in one statement, or none if nothing changed. */
+export function updateItemsSql(changes: readonly ItemChange[]): Bound | null {
+  const rows = changes.map((c) => toInsertParams(c.now));
+  const before = changes.map((c) => (c.stored ? toInsertParams(c.stored) : undefined));
+  const columns = UPDATE_COLUMNS.filter(([c]) => rows.some((p, k) => before[k]?.[c] !== p[c]));
+  if (columns.length === 0) return null;
   return {
-    text: UPDATE_ITEMS_SQL,
-    values: [items.map((item) => item.id), ...UPDATE_COLUMNS.map(([c]) => rows.map((p) => p[c]))],
+    text: updateItemsText(columns),
+    values: [changes.map((c) => c.now.id), ...columns.map(([c]) => rows.map((p) => p[c]))],
   };
 }
 
