@@ -66,7 +66,9 @@ describe('updateItemsSql', () => {
       { now: b, stored: { ...queued, id: 'b', progress: 0.5 } },
     ])!;
     expect(update.text).not.toMatch(/payload/);
-    expect(update.text).toMatch(/SET status = v\.status, progress = v\.progress, attempts = v\.attempts, executor_id/);
+    expect(update.text).toMatch(
+      /SET status = v\.status, progress = v\.progress, attempts = v\.attempts, executor_id/,
+    );
     // Columns in the order of their placeholders, ids first; b's unchanged progress goes too.
     const columns = [...update.text.matchAll(/\$\d+::(\w+)\[\]/g)].length;
     expect(update.values).toHaveLength(columns);
