@@ -8,10 +8,63 @@ import type { ItemRecord, NewEvent } from '../records.js';
 import { toInsertParams, type ItemRow } from '../rows/item-rows.js';
 import { EVENT_INSERT_COLUMNS, eventParams } from '../rows/log-rows.js';
 import type { WorkKind } from '../store.js';
-import { preparable, type Bound } from './pg-prepared.js';
-import { inlineSql, sqlLiteral } from './pg-sql.js';
+import { preparable, type Bound, type Statement } from './pg-prepared.js';
+import { sqlLiteral } from './pg-sql.js';
 
-const ITEM_COLUMNS = Object.keys(toInsertParams({} as ItemRecord)) as (keyof Omit<ItemRow, 'seq'>)[];
+/** Every column of a new item but `seq`, with its SQL type (of the array that carries it). */
+const ITEM_COLUMN_TYPES = {
+  id: 'text',
+  tenant: 'text',
+  queue: 'text',
+  type: 'text',
+  name: 'text',
+  retry_of: 'text',
+  payload: 'text',
+  status: 'text',
+  priority: 'int4',
+  required_caps: 'text',
+  dependencies: 'text',
+  max_duration_ms: 'int8',
+  max_retries: 'int4',
+  backoff: 'text',
+  budget: 'text',
+  usage: 'text',
+  idempotency_key: 'text',
+  webhook_url: 'text',
+  workflow_id: 'text',
+  step_id: 'text',
+  map_index: 'int4',
+  policies: 'text',
+  progress: 'float8',
+  progress_message: 'text',
+  attempts: 'int4',
+  retries: 'int4',
+  output: 'text',
+  error: 'text',
+  executor_id: 'text',
+  created_at: 'int8',
+  assigned_at: 'int8',
+  started_at: 'int8',
+  finished_at: 'int8',
+  run_at: 'int8',
+  deadline_at: 'int8',
+  receipt_seq: 'int4',
+  receipt_hash: 'text',
+  lease_token: 'int8',
+  lease_expires_at: 'int8',
+  unfinished_deps: 'int4',
+} as const satisfies Record<keyof Omit<ItemRow, 'seq'>, string>;
+const ITEM_COLUMNS = Object.keys(ITEM_COLUMN_TYPES) as (keyof typeof ITEM_COLUMN_TYPES)[];
+
+// Purpose: new items from parallel arrays, one per column; WITH ORDINALITY … ORDER BY
+// inserts them in the order given, which their seqs follow. $1…: ITEM_COLUMNS in order.
+const INSERT_ITEMS_SQL = preparable(
+  `INSERT INTO items (${ITEM_COLUMNS.join(', ')})
+   SELECT ${ITEM_COLUMNS.join(', ')}
+     FROM unnest(${ITEM_COLUMNS.map((c, k) => `$${k + 1}::${ITEM_COLUMN_TYPES[c]}[]`).join(', ')})
+          WITH ORDINALITY AS v(${ITEM_COLUMNS.join(', ')}, n)
+    ORDER BY n`,
+);
 
 /** The columns a transition may set, with their SQL types (of the arrays that carry them). */
 const UPDATE_COLUMNS = [
@@ -40,13 +93,12 @@ const UPDATE_COLUMNS = [
 
 const tuple = (values: readonly unknown[]) => `(${values.map(sqlLiteral).join(', ')})`;
 
-/** New items in one multi-row INSERT (seq follows their order), then their dependency edges. */
-export function insertItemsSql(items: readonly ItemRecord[]): string[] {
-  const rows = items.map((item) => {
-    const p = toInsertParams(item);
-    return tuple(ITEM_COLUMNS.map((c) => p[c]));
-  });
-  const out = [`INSERT INTO items (${ITEM_COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`];
+/** New items in one INSERT (seq follows their order), then their dependency edges. */
+export function insertItemsSql(items: readonly ItemRecord[]): Statement[] {
+  const rows = items.map(toInsertParams);
+  const out: Statement[] = [
+    { text: INSERT_ITEMS_SQL, values: ITEM_COLUMNS.map((c) => rows.map((p) => p[c])) },
+  ];
   const edges = items.flatMap((item) => item.dependencies.map((d) => tuple([item.id, d])));
   if (edges.length > 0)
     out.push(
@@ -108,17 +160,19 @@ export function updateColumnsSql(id: string, columns: ReadonlyMap<string, unknow
 // Purpose: wake, at commit, up to $4 registered idle claimers that could take newly queued
 // work of type $1, queue $2 and required capabilities $3 (registrations alive at $5): their
 // registrations are removed and each gets one NOTIFY on its store's channel.
-const WAKE_SQL = `WITH woken AS (
+const WAKE_SQL = preparable(`WITH woken AS (
     DELETE FROM waiters WHERE id IN (
       SELECT id FROM waiters
        WHERE expires_at > $5 AND (types IS NULL OR $1 = ANY(types))
          AND (queues IS NULL OR $2 = ANY(queues)) AND caps @> $3::text[]
        ORDER BY since LIMIT $4 FOR UPDATE SKIP LOCKED)
     RETURNING id, channel)
-  SELECT pg_notify(channel, id) FROM woken`;
+  SELECT pg_notify(channel, id) FROM woken`);
 
-export const wakeSql = (kind: WorkKind, now: number): string =>
-  inlineSql(WAKE_SQL, [kind.type, kind.queue, [...kind.capabilities], kind.count, now]);
+export const wakeSql = (kind: WorkKind, now: number): Bound => ({
+  text: WAKE_SQL,
+  values: [kind.type, kind.queue, [...kind.capabilities], kind.count, now],
+});
 
 /**
  * Events (with the receipts of the transitions among them) appended under the log's
