@@ -99,9 +99,14 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
       WHERE d.depends_on_id = ? AND i.status = 'pending' ORDER BY i.seq`,
   );
   // The whole row comes back: a child with nothing left is queued from it, not read again.
+  // All the counted items in one statement ($1: JSON [[id, n], …]): a fan-out's root
+  // counts down a thousand children at once.
   const countDown = db
-    .prepare<[number, string], unknown[]>(
-      `UPDATE items SET unfinished_deps = unfinished_deps - ? WHERE id = ? RETURNING ${ITEM_READ_COLUMNS.join(', ')}`,
+    .prepare<[string], unknown[]>(
+      `UPDATE items SET unfinished_deps = unfinished_deps - c.n
+         FROM (SELECT value ->> 0 AS id, value ->> 1 AS n FROM json_each(?)) AS c
+        WHERE items.id = c.id
+        RETURNING ${ITEM_READ_COLUMNS.map((c) => `items.${c}`).join(', ')}`,
     )
     .raw(true);
   const activeForExecutor = db.prepare<[string], { n: number }>(
@@ -202,9 +207,16 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
     },
     countDownDependencies(counts) {
       const counted = new Map<string, ItemRecord>();
-      for (const [id, n] of counts) {
-        const row = countDown.get(n, id);
-        if (row) counted.set(id, toItemRecord(itemRowOf(row)));
+      if (counts.size === 0) return counted;
+      const byId = new Map<string, ItemRecord>();
+      for (const row of countDown.all(JSON.stringify([...counts]))) {
+        const item = toItemRecord(itemRowOf(row));
+        byId.set(item.id, item);
+      }
+      // In the order asked (RETURNING gives the rows in the order it met them).
+      for (const id of counts.keys()) {
+        const item = byId.get(id);
+        if (item) counted.set(id, item);
       }
       return counted;
     },
