@@ -49,6 +49,10 @@ const PENDING_DEPENDENTS_SQL = preparable(`SELECT d.depends_on_id AS parent, d.i
   FROM item_deps d JOIN items c ON c.id = d.item_id
  WHERE d.depends_on_id = ANY($1::text[]) AND c.status = 'pending' ORDER BY c.seq`);
 
+// Purpose: counts locked dependents down by $2[k] for item $1[k] (see countDownDependencies).
+const COUNT_DOWN_SQL = preparable(`UPDATE items SET unfinished_deps = unfinished_deps - d.n
+  FROM unnest($1::text[], $2::int4[]) AS d(id, n) WHERE items.id = d.id`);
+
 // Purpose: the check that stands in for LOCK_ITEMS_SQL when the caller knows the rows
 // already (see `lockItems`): locks the rows, in id order, that are still as the caller
 // knows them (running, same holder, token and receipt seq), and fails the transaction
@@ -178,6 +182,19 @@ export class PgTx {
       },
       expiredItems: async (now, limit) => this.hold(await locking.expiredItems(now, limit)),
       countDownDependencies: async (counts) => {
+        // The caller locked the rows (lockItems), so the held counts are the stored ones:
+        // the new counts are known here, and their UPDATE waits for the next text.
+        if ([...counts.keys()].every((id) => this.locked.has(id))) {
+          const counted = new Map<string, ItemRecord>();
+          for (const [id, n] of counts) {
+            const held = this.locked.get(id)!;
+            const now = { ...held, unfinishedDeps: held.unfinishedDeps - n };
+            this.locked.set(id, now);
+            counted.set(id, now);
+          }
+          this.statements.push({ text: COUNT_DOWN_SQL, values: [[...counts.keys()], [...counts.values()]] });
+          return counted;
+        }
         const left = await locking.countDownDependencies(counts);
         const counted = new Map<string, ItemRecord>();
         for (const [id, n] of left) {
