@@ -32,6 +32,7 @@ export abstract class DelegatedReads implements StoreReads {
     this.reads.findWorkflowByIdempotencyKey(...a);
   listWorkflows: StoreReads['listWorkflows'] = (...a) => this.reads.listWorkflows(...a);
   workflowSteps: StoreReads['workflowSteps'] = (...a) => this.reads.workflowSteps(...a);
+  workflowOutcomes: StoreReads['workflowOutcomes'] = (...a) => this.reads.workflowOutcomes(...a);
   mapChildren: StoreReads['mapChildren'] = (...a) => this.reads.mapChildren(...a);
   firstSignal: StoreReads['firstSignal'] = (...a) => this.reads.firstSignal(...a);
   workflowEvents: StoreReads['workflowEvents'] = (...a) => this.reads.workflowEvents(...a);

@@ -25,6 +25,7 @@ import type {
   CacheEntry,
   RateBucket,
   SignalRecord,
+  StepOutcome,
   WorkflowFilter,
   WorkflowPatch,
   WorkflowRecord,
@@ -125,6 +126,8 @@ export interface WorkflowReads {
   listWorkflows(filter: WorkflowFilter, page: ListPage): Awaitable<Page<WorkflowRecord>>;
   /** The items of a workflow's steps (not map children), in creation order. */
   workflowSteps(workflowId: string): Awaitable<ItemRecord[]>;
+  /** What became of each of them, the same rows: all a run's result needs (`waitForWorkflow`). */
+  workflowOutcomes(workflowId: string): Awaitable<StepOutcome[]>;
   /** The children of a map step, in index order. */
   mapChildren(workflowId: string, stepId: string): Awaitable<ItemRecord[]>;
   /** The first event of this name sent to the workflow, if any. */

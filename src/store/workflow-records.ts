@@ -6,6 +6,7 @@
  * their shape.
  */
 import type { ItemError } from '../core/errors.js';
+import type { ItemStatus } from '../core/item-state.js';
 import type { JsonValue } from '../core/types.js';
 
 export const WORKFLOW_STATUSES = ['draft', 'running', 'completed', 'failed', 'cancelled'] as const;
@@ -58,6 +59,14 @@ export interface WorkflowFilter {
   tenant?: string | undefined;
   status?: WorkflowStatus | WorkflowStatus[] | undefined;
   name?: string | undefined;
+}
+
+/** What became of a workflow's step: its item's status, output and error. */
+export interface StepOutcome {
+  stepId: string;
+  status: ItemStatus;
+  output: JsonValue | null;
+  error: ItemError | null;
 }
 
 /** An event sent to a workflow (`sendEvent`). */

@@ -24,7 +24,7 @@ import { cancelRun, deliverEvent, startRun } from './run-control.js';
 import { rebuildWorkflowStates } from './workflow-replay.js';
 import {
   toWorkflow,
-  toWorkflowResult,
+  toWorkflowResultOf,
   toWorkflowSummary,
   type Workflow,
   type WorkflowResult,
@@ -151,7 +151,7 @@ export class WorkflowService {
     // The row alone says whether the run is over; its steps are read once, when it is.
     const row = await this.engine.store.getWorkflow(id);
     if (!row) throw new NotFoundError('workflow', id, 'id');
-    if (TERMINAL.has(row.status)) return toWorkflowResult(await this.get(id));
+    if (TERMINAL.has(row.status)) return this.result(row);
     return new Promise<WorkflowResult>((resolve, reject) => {
       let settled = false;
       const finish = (fn: () => void) => {
@@ -182,14 +182,22 @@ export class WorkflowService {
         head,
         async (event) => {
           if (!isFinish(event)) return;
-          const done = await this.get(id);
-          finish(() => resolve(toWorkflowResult(done)));
+          const done = await this.engine.store.getWorkflow(id);
+          if (!done) throw new NotFoundError('workflow', id, 'id');
+          const result = await this.result(done);
+          finish(() => resolve(result));
         },
         (e) => finish(() => reject(e instanceof Error ? e : new Error(String(e)))),
         // Each step's bookkeeping logs a workflow.updated too: only the last one is news.
         isFinish,
       );
     });
+  }
+
+  /** A finished run's result: its steps' outcomes only, not their whole rows. */
+  private async result(w: WorkflowRecord): Promise<WorkflowResult> {
+    const outcomes = await this.engine.store.workflowOutcomes(w.id);
+    return toWorkflowResultOf(w, outcomes, await this.orchestrator.specFor(this.engine.store, w.id));
   }
 
   async cancel(id: string, options: { reason?: string } = {}): Promise<Workflow> {

@@ -8,7 +8,7 @@ import type { ItemError } from '../core/errors.js';
 import type { ItemStatus } from '../core/item-state.js';
 import type { JsonValue } from '../core/types.js';
 import type { ItemRecord } from '../store/records.js';
-import type { WorkflowRecord, WorkflowStatus } from '../store/workflow-records.js';
+import type { StepOutcome, WorkflowRecord, WorkflowStatus } from '../store/workflow-records.js';
 import type { RunSpec } from './orchestrator.js';
 import type { PhaseDefinition } from './definition-types.js';
 
@@ -93,17 +93,43 @@ export function toWorkflowSummary(w: WorkflowRecord): WorkflowSummary {
   };
 }
 
+/**
+ * `results` and `errors` of a run, in the order of its definition's steps: a completed
+ * step's output, another's error message (a step not created yet has neither).
+ */
+function outcomesOf(
+  spec: RunSpec,
+  outcomes: readonly Pick<StepOutcome, 'stepId' | 'status' | 'output' | 'error'>[],
+): Pick<WorkflowResult, 'results' | 'errors'> {
+  const byStep = new Map(outcomes.map((o) => [o.stepId, o]));
+  const results: Record<string, JsonValue> = {};
+  const errors: Record<string, string> = {};
+  for (const def of spec.compiled.definition.steps) {
+    const o = byStep.get(def.id);
+    if (o?.status === 'completed') results[def.id] = o.output;
+    else if (o?.error) errors[def.id] = o.error.message;
+  }
+  return { results, errors };
+}
+
+/** A finished run's result from its row and its steps' outcomes, without the rest of them. */
+export const toWorkflowResultOf = (
+  w: WorkflowRecord,
+  outcomes: StepOutcome[],
+  spec: RunSpec,
+): WorkflowResult => ({
+  id: w.id,
+  status: w.status,
+  ...outcomesOf(spec, outcomes),
+});
+
 export function toWorkflow(w: WorkflowRecord, items: ItemRecord[], spec: RunSpec): Workflow {
   const { compiled } = spec;
   const definition = compiled.definition;
   const byStep = new Map(items.map((i) => [i.stepId, i]));
-  const results: Record<string, JsonValue> = {};
-  const errors: Record<string, string> = {};
   const steps = definition.steps.flatMap((def): WorkflowStep[] => {
     const item = byStep.get(def.id);
     if (!item) return [];
-    if (item.status === 'completed') results[def.id] = item.output;
-    else if (item.error) errors[def.id] = item.error.message;
     const m = w.counters.maps[def.id];
     return [
       {
@@ -130,14 +156,9 @@ export function toWorkflow(w: WorkflowRecord, items: ItemRecord[], spec: RunSpec
     input: spec.input,
     phases: definition.phases ?? [],
     steps,
-    results,
-    errors,
+    ...outcomesOf(
+      spec,
+      items.map((i) => ({ stepId: i.stepId!, status: i.status, output: i.output, error: i.error })),
+    ),
   };
 }
-
-export const toWorkflowResult = (v: Workflow): WorkflowResult => ({
-  id: v.id,
-  status: v.status,
-  results: v.results,
-  errors: v.errors,
-});

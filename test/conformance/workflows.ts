@@ -158,6 +158,11 @@ export function workflowsSuite(b: TestBackend): void {
       expect(Object.keys(result.errors).sort()).toEqual(['b', 'd']);
       const wf = await cv.getWorkflow(result.id);
       expect(wf.steps.find((s) => s.id === 'd')!.status).toBe('skipped');
+      // The result (read from the steps' outcomes only) says what the whole run says, when
+      // the run ends and when it had ended already.
+      const whole = { id: wf.id, status: wf.status, results: wf.results, errors: wf.errors };
+      expect(result).toEqual(whole);
+      expect(await cv.waitForWorkflow(result.id)).toEqual(whole);
     });
 
     it('cancelWorkflow aborts running handlers and skips steps that had not started', async () => {

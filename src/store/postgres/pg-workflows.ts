@@ -6,7 +6,7 @@
  * the writes it holds back.
  */
 import type { JsonValue } from '../../core/types.js';
-import { toItemRecord, type ItemRow } from '../rows/item-rows.js';
+import { toItemRecord, toStepOutcome, type ItemRow } from '../rows/item-rows.js';
 import { EVENT_SELECT, toEvent, type EventRow } from '../rows/log-rows.js';
 import {
   toBreaker,
@@ -92,6 +92,13 @@ export function createPgWorkflowReads(query: Query, locking: boolean): WorkflowR
         [workflowId],
       );
       return rows.map(toItemRecord);
+    },
+    async workflowOutcomes(workflowId) {
+      const rows = await query<Pick<ItemRow, 'step_id' | 'status' | 'output' | 'error'>>(
+        'SELECT step_id, status, output, error FROM items WHERE workflow_id = $1 AND map_index IS NULL ORDER BY seq',
+        [workflowId],
+      );
+      return rows.map(toStepOutcome);
     },
     async mapChildren(workflowId, stepId) {
       const rows = await query<ItemRow>(

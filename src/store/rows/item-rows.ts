@@ -7,6 +7,7 @@ import type { ItemError } from '../../core/errors.js';
 import type { ItemStatus } from '../../core/item-state.js';
 import type { ItemPolicies, JsonValue } from '../../core/types.js';
 import type { ItemPatch, ItemRecord } from '../records.js';
+import type { StepOutcome } from '../workflow-records.js';
 
 export interface ItemRow {
   seq: number;
@@ -73,6 +74,14 @@ function parseBackoff(text: string): BackoffPolicy {
 const parseOrNull = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 const json = (v: unknown): string => JSON.stringify(v);
 const jsonOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
+
+/** A step's outcome from its item's row (or the few columns of it that say it). */
+export const toStepOutcome = (r: Pick<ItemRow, 'step_id' | 'status' | 'output' | 'error'>): StepOutcome => ({
+  stepId: r.step_id!,
+  status: r.status as ItemStatus,
+  output: parseOrNull<JsonValue>(r.output),
+  error: parseOrNull<ItemError>(r.error),
+});
 
 export function toItemRecord(r: ItemRow): ItemRecord {
   return {

@@ -8,7 +8,7 @@ import type Database from 'better-sqlite3';
 import { ConflictError } from '../../core/errors.js';
 import type { JsonValue } from '../../core/types.js';
 import type { EventRecord } from '../records.js';
-import { toItemRecord } from '../rows/item-rows.js';
+import { toItemRecord, toStepOutcome, type ItemRow } from '../rows/item-rows.js';
 import { EVENT_SELECT, toEvent, type EventRow } from '../rows/log-rows.js';
 import {
   toBreaker,
@@ -42,6 +42,9 @@ export function createSqliteWorkflows(db: Database.Database): WorkflowReads & Wo
   const steps = prepareItemRead<[string]>(
     db,
     'FROM items WHERE workflow_id = ? AND map_index IS NULL ORDER BY seq',
+  );
+  const outcomes = db.prepare<[string], Pick<ItemRow, 'step_id' | 'status' | 'output' | 'error'>>(
+    'SELECT step_id, status, output, error FROM items WHERE workflow_id = ? AND map_index IS NULL ORDER BY seq',
   );
   const children = prepareItemRead<[string, string]>(
     db,
@@ -122,6 +125,7 @@ export function createSqliteWorkflows(db: Database.Database): WorkflowReads & Wo
       return pageOf(rows, page.limit, toWorkflowRecord);
     },
     workflowSteps: (workflowId) => steps.all(workflowId).map(toItemRecord),
+    workflowOutcomes: (workflowId) => outcomes.all(workflowId).map(toStepOutcome),
     mapChildren: (workflowId, stepId) => children.all(workflowId, stepId).map(toItemRecord),
     firstSignal(workflowId, name) {
       const row = signal.get(workflowId, name);
