@@ -43,7 +43,7 @@ export type Settlement = (
       retryAfterMs?: number;
     }
 ) & {
-  /** The item's workflow, if it is a step: its row is locked first (see `lockWorkflowsOf`). */
+  /** The item's workflow, if it is a step: its row is locked first (see `lockWorkflows`). */
   workflowId?: string | null;
   /**
    * For a completion, the record the worker claimed, when its handler changed nothing on the
@@ -233,11 +233,13 @@ export class Engine {
       const known = new Map<string, ItemRecord>();
       for (const s of entries)
         if (s.held?.executorId === executorId && s.held.leaseToken === s.token) known.set(s.itemId, s.held);
+      const workflows = [...new Set(entries.flatMap((s) => (s.workflowId ? [s.workflowId] : [])))].sort();
       await c.tx.lockItems(
         entries.map((s) => s.itemId),
         known,
+        workflows,
       );
-      await lockWorkflowsOf(c, entries);
+      await lockWorkflows(c, workflows);
       for (const s of entries) {
         try {
           const item = await settledItem(c, s, executorId);
@@ -321,8 +323,7 @@ async function settledItem(c: TxContext, s: Settlement, executorId: string): Pro
  * found deadlocks, and the rolled-back batches waited out the deadlock timeout (1 s) while
  * their leases ran on.
  */
-async function lockWorkflowsOf(c: TxContext, entries: readonly Settlement[]): Promise<void> {
-  const ids = new Set<string>();
-  for (const s of entries) if (s.workflowId) ids.add(s.workflowId);
-  for (const id of [...ids].sort()) await c.tx.getWorkflow(id);
+async function lockWorkflows(c: TxContext, ids: readonly string[]): Promise<void> {
+  // PostgreSQL took them with the items already (lockItems): these are answered from memory.
+  for (const id of ids) await c.tx.getWorkflow(id);
 }

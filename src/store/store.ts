@@ -173,9 +173,15 @@ export interface StoreWrites {
    * by its handler, see `Settlement.held`). A backend may take those instead of reading the
    * rows, provided it makes sure before commit that every one is still as known (running,
    * same holder, lease token and receipt seq) and has no pending dependent; PostgreSQL runs
-   * the transaction again, reading them, when one is not.
+   * the transaction again, reading them, when one is not. `workflows`: the workflow rows
+   * the caller locks right after (`getWorkflow`, in id order), which a backend may lock in
+   * the same round trip, in that order.
    */
-  lockItems(ids: readonly string[], known?: ReadonlyMap<string, ItemRecord>): Awaitable<void>;
+  lockItems(
+    ids: readonly string[],
+    known?: ReadonlyMap<string, ItemRecord>,
+    workflows?: readonly string[],
+  ): Awaitable<void>;
   /**
    * What fences a held item, read without the rest of the row: enough to tell that a record
    * read earlier (a worker's claim) is still the stored one, since every change to a running

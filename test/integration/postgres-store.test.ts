@@ -334,6 +334,32 @@ describe.skipIf(!available)('postgres store', () => {
     }
   });
 
+  it("a workflow step's settle locks its workflow row in the same round trip as its items", async () => {
+    const cv = await open();
+    const engine = (cv as unknown as { engine: Engine }).engine;
+    const stats = (engine.store as PgStore).stats;
+    await cv.registerExecutor('w');
+    const run = await cv.startWorkflow(
+      cv
+        .workflow('pair')
+        .step('a', 'noop')
+        .step('b', 'noop', { deps: ['a'] })
+        .build(),
+    );
+    const [a] = await cv.claimWorkItems('w', { limit: 1 });
+    const held = (await engine.store.getItem(a!.id))!;
+    const before = stats.roundTrips;
+    const { results } = await engine.settleMany(
+      [{ kind: 'complete', itemId: a!.id, token: held.leaseToken, output: 1, held, workflowId: run.id }],
+      'w',
+    );
+    expect(results).toEqual([{ ok: true }]);
+    // Lock the step and its workflow (and read its dependents); lock the dependent; commit.
+    // The workflow row took a round trip of its own before (4).
+    expect(stats.roundTrips - before).toBe(3);
+    expect((await cv.getWorkflow(run.id)).steps.map((s) => s.status)).toEqual(['completed', 'queued']);
+  });
+
   it('a claim by type locks each candidate through its row address, not another index walk', async () => {
     // With a plan that found each candidate again through an index (the planner is free to
     // pick the claim-by-type index for `seq = c.seq`), every locked row cost a walk of the

@@ -20,6 +20,7 @@ import { ConflictError } from '../../core/errors.js';
 import type { ItemPatch, ItemRecord, LeasePatch, NewEvent } from '../records.js';
 import { PATCH_COLUMNS, toItemRecord, type ItemRow } from '../rows/item-rows.js';
 import { executorParams } from '../rows/log-rows.js';
+import { toWorkflowRecord, WORKFLOW_COLUMNS, type WorkflowRow } from '../rows/workflow-rows.js';
 import type { StoreWrites, WorkKind, WriteTx } from '../store.js';
 import { createPgItemReads, createPgLockingReads } from './pg-items.js';
 import { createPgReads } from './pg-records.js';
@@ -48,6 +49,18 @@ const LOCK_ITEMS_SQL = preparable('SELECT * FROM items WHERE id = ANY($1::text[]
 const PENDING_DEPENDENTS_SQL = preparable(`SELECT d.depends_on_id AS parent, d.item_id AS child
   FROM item_deps d JOIN items c ON c.id = d.item_id
  WHERE d.depends_on_id = ANY($1::text[]) AND c.status = 'pending' ORDER BY c.seq`);
+
+// Purpose: lock the workflow rows of a batch's steps, in the order given (the caller's, the
+// same as its one-by-one locks), right after the batch's items: the order every settle
+// takes its locks in (items, workflows, then the items waiting on its own), at no round
+// trip of its own. $1: workflow ids. Rows: the workflows.
+const LOCK_WORKFLOWS_SQL = preparable(
+  `SELECT ${WORKFLOW_COLUMNS.split(', ')
+    .map((c) => `w.${c}`)
+    .join(', ')}
+     FROM unnest($1::text[]) WITH ORDINALITY AS k(id, n) JOIN workflows AS w ON w.id = k.id
+    ORDER BY k.n FOR UPDATE OF w`,
+);
 
 // Purpose: counts locked dependents down by $2[k] for item $1[k] (see countDownDependencies).
 const COUNT_DOWN_SQL = preparable(`UPDATE items SET unfinished_deps = unfinished_deps - d.n
@@ -151,14 +164,21 @@ export class PgTx {
       pendingDependents: async (id) => this.dependents.get(id) ?? reads.pendingDependents(id),
       // The row itself, locked (a settle batch locked it already: no round trip).
       itemFence: getItem,
-      lockItems: async (ids, known) => {
+      lockItems: async (ids, known, workflowsOf) => {
         const wanted = ids.filter((id) => !this.locked.has(id));
         if (wanted.length > 0 && this.takeKnown(wanted, known)) return;
         if (wanted.length > 0) {
-          const [rows, edges] = await this.readAll([
-            { text: LOCK_ITEMS_SQL, values: [wanted] },
-            { text: PENDING_DEPENDENTS_SQL, values: [wanted] },
-          ]);
+          // The workflows the caller locks next, locked in the same text (after the items,
+          // in its order), not one round trip each.
+          const workflowIds = (workflowsOf ?? []).filter((w) => !this.workflows.holds(w));
+          const reads: Statement[] = [{ text: LOCK_ITEMS_SQL, values: [wanted] }];
+          if (workflowIds.length > 0) reads.push({ text: LOCK_WORKFLOWS_SQL, values: [workflowIds] });
+          reads.push({ text: PENDING_DEPENDENTS_SQL, values: [wanted] });
+          const results = await this.readAll(reads);
+          const rows = results[0]!;
+          const edges = results.at(-1)!;
+          if (workflowIds.length > 0)
+            this.workflows.hold((results[1] as WorkflowRow[]).map(toWorkflowRecord));
           for (const row of rows as ItemRow[]) {
             this.keep(toItemRecord(row));
             this.dependents.set(row.id, []);
@@ -332,7 +352,10 @@ export class PgTx {
   /** Runs a read behind everything held back, in one round trip; returns the read's rows. */
   private readonly read: Query = async <R>(text: string, values: readonly unknown[] = []) => {
     const held = this.takeHeld(false);
-    if (held.length === 0 && this.begun) return this.query<R>(text, values);
+    if (held.length === 0 && this.begun) {
+      this.stats.roundTrips++;
+      return this.query<R>(text, values);
+    }
     const results = await this.send([...held, { text, values }]);
     return results.at(-1)!.rows as R[];
   };

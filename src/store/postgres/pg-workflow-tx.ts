@@ -72,6 +72,16 @@ export class PgWorkflowTx {
     };
   }
 
+  /** Workflow rows the transaction has just locked (read with its items, see PgTx.lockItems). */
+  hold(rows: readonly WorkflowRecord[]): void {
+    for (const w of rows) if (!this.locked.has(w.id)) this.locked.set(w.id, w);
+  }
+
+  /** Whether the transaction holds this workflow's row. */
+  holds(id: string): boolean {
+    return this.locked.has(id);
+  }
+
   /** The held-back workflow updates, one statement per changed workflow. */
   takeHeld(): string[] {
     const out = [...this.dirty].map((id) => updateWorkflowSql(this.locked.get(id)!));
