@@ -360,6 +360,22 @@ describe.skipIf(!available)('postgres store', () => {
     expect((await cv.getWorkflow(run.id)).steps.map((s) => s.status)).toEqual(['completed', 'queued']);
   });
 
+  it('a table changed under its prepared statements (another process migrated) costs a retry, not an error', async () => {
+    const cv = await open({ poolSize: 1 });
+    await cv.registerExecutor('w', { concurrency: 10 });
+    const [first] = await cv.enqueueWorkItems([{ type: 't' }, { type: 't' }]);
+    expect(await cv.claimWorkItems('w', { limit: 1 })).toHaveLength(1);
+    expect((await cv.getWorkItem(first!.id)).status).toBe('running');
+    // The prepared SELECTs of the claim and of getWorkItem now return one more column: the
+    // server refuses to run them as prepared.
+    await sql(`ALTER TABLE ${schemaOf(cv)}.items ADD COLUMN added_later integer`);
+    expect((await cv.getWorkItem(first!.id)).status).toBe('running');
+    const [again] = await cv.claimWorkItems('w', { limit: 1 });
+    expect(again!.status).toBe('running');
+    await cv.completeWorkItem(again!.id, 'w', { output: 1 });
+    expect((await cv.getCounts()).completed).toBe(1);
+  });
+
   it('a claim by type locks each candidate through its row address, not another index walk', async () => {
     // With a plan that found each candidate again through an index (the planner is free to
     // pick the claim-by-type index for `seq = c.seq`), every locked row cost a walk of the

@@ -63,6 +63,18 @@ export interface Rendered {
   failed(): void;
 }
 
+/**
+ * Forgets what `connection` prepared: its statements take new names from now on. For a
+ * prepared statement the server refuses to run again (its table changed under it: another
+ * process migrated), so that the transaction can simply run again.
+ */
+export function forgetPrepared(connection: object): void {
+  const s = sessions.get(connection);
+  if (!s) return;
+  s.generation++;
+  s.prepared.clear();
+}
+
 /** Renders `statements` for `connection`: literal SQL, or EXECUTE of a prepared statement. */
 export function render(connection: object, statements: readonly Statement[]): Rendered {
   let session = sessions.get(connection);

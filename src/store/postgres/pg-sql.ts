@@ -21,6 +21,8 @@ export const pgTypes = {
 } as const;
 
 const names = new Map<string, string>();
+/** Texts named again (see queryOn), numbered apart from the first names. */
+let renamed = 0;
 
 /**
  * A named (prepared) statement per distinct text: parsed and planned once per connection.
@@ -35,15 +37,22 @@ function statementName(text: string): string {
   return name;
 }
 
-/** A Query over anything with node-postgres' `query` (a pool or a checked-out client). */
+/**
+ * A Query over anything with node-postgres' `query` (a pool or a checked-out client). A
+ * statement the server will no longer run as prepared (its table changed: see
+ * `isStalePlan`) gets a new name, which every connection prepares again, and runs again.
+ */
 export function queryOn(target: pg.Pool | pg.PoolClient | pg.Client): Query {
+  const run = <R>(text: string, values: readonly unknown[]) =>
+    target.query<R & pg.QueryResultRow>({ name: statementName(text), text, values: values as unknown[] });
   return async <R>(text: string, values: readonly unknown[] = []) => {
-    const result = await target.query<R & pg.QueryResultRow>({
-      name: statementName(text),
-      text,
-      values: values as unknown[],
-    });
-    return result.rows as R[];
+    try {
+      return (await run<R>(text, values)).rows as R[];
+    } catch (e) {
+      if (!isStalePlan(e)) throw e;
+      names.set(text, `cv_r${renamed++}`);
+      return (await run<R>(text, values)).rows as R[];
+    }
   };
 }
 
@@ -60,9 +69,17 @@ export const sqlState = (e: unknown): string | undefined =>
  */
 export function isRetryableTxError(e: unknown): boolean {
   const code = sqlState(e);
-  if (code === '40P01' || code === '40001') return true;
+  if (code === '40P01' || code === '40001' || isStalePlan(e)) return true;
   return code === '23505' && (e as { constraint?: string }).constraint === 'items_idempotency';
 }
+
+/**
+ * A prepared statement whose result columns changed since it was prepared (another process
+ * migrated the table): the server will not run it again, and the transaction is rolled
+ * back. Preparing it again (see forgetPrepared) and running the transaction again succeeds.
+ */
+export const isStalePlan = (e: unknown): boolean =>
+  sqlState(e) === '0A000' && e instanceof Error && /cached plan must not change result type/.test(e.message);
 
 /**
  * Errors that mean "no connection" (server down, restarting, network): nothing ran, so

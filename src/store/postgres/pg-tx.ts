@@ -26,8 +26,8 @@ import { createPgItemReads, createPgLockingReads } from './pg-items.js';
 import { createPgReads } from './pg-records.js';
 import { PgWorkflowTx } from './pg-workflow-tx.js';
 import { createPgServiceReads, createPgServiceWrites } from './pg-service.js';
-import { preparable, render, type Statement } from './pg-prepared.js';
-import { queryOn, sqlState, type Query } from './pg-sql.js';
+import { forgetPrepared, preparable, render, type Statement } from './pg-prepared.js';
+import { isStalePlan, queryOn, sqlState, type Query } from './pg-sql.js';
 import {
   appendEventsSql,
   insertItemsSql,
@@ -428,6 +428,7 @@ export class PgTx {
       return Array.isArray(result) ? result : [result];
     } catch (e) {
       rendered.failed();
+      if (isStalePlan(e)) forgetPrepared(this.client);
       // Nothing else we send divides: a division by zero is a fence check's.
       if (this.fenced && sqlState(e) === '22012') throw new FenceMissed();
       // A taken id is the caller's mistake, reported as for a single INSERT.
