@@ -231,8 +231,10 @@ export class Engine {
     const done = this.write(async (c) => {
       const results: SettleResult[] = [];
       const known = new Map<string, ItemRecord>();
-      for (const s of entries)
-        if (s.held?.executorId === executorId && s.held.leaseToken === s.token) known.set(s.itemId, s.held);
+      for (const s of entries) {
+        const held = heldBy(s, executorId);
+        if (held) known.set(s.itemId, held);
+      }
       const workflows = [...new Set(entries.flatMap((s) => (s.workflowId ? [s.workflowId] : [])))].sort();
       await c.tx.lockItems(
         entries.map((s) => s.itemId),
@@ -297,10 +299,14 @@ export class Engine {
   }
 }
 
+/** The record a settlement carries, if it is one `executorId` claimed under this lease. */
+const heldBy = (s: Settlement, executorId: string): ItemRecord | undefined =>
+  s.held?.executorId === executorId && s.held.leaseToken === s.token ? s.held : undefined;
+
 /** The item a settlement is about, as stored, if `executorId` still holds it (see `Settlement.held`). */
 async function settledItem(c: TxContext, s: Settlement, executorId: string): Promise<ItemRecord> {
-  const held = s.held;
-  if (held && held.executorId === executorId && held.leaseToken === s.token) {
+  const held = heldBy(s, executorId);
+  if (held) {
     const now = await c.tx.itemFence(s.itemId);
     if (
       now &&

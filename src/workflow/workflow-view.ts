@@ -99,7 +99,7 @@ export function toWorkflowSummary(w: WorkflowRecord): WorkflowSummary {
  */
 function outcomesOf(
   spec: RunSpec,
-  outcomes: readonly Pick<StepOutcome, 'stepId' | 'status' | 'output' | 'error'>[],
+  outcomes: readonly Pick<ItemRecord, 'stepId' | 'status' | 'output' | 'error'>[],
 ): Pick<WorkflowResult, 'results' | 'errors'> {
   const byStep = new Map(outcomes.map((o) => [o.stepId, o]));
   const results: Record<string, JsonValue> = {};
@@ -156,9 +156,6 @@ export function toWorkflow(w: WorkflowRecord, items: ItemRecord[], spec: RunSpec
     input: spec.input,
     phases: definition.phases ?? [],
     steps,
-    ...outcomesOf(
-      spec,
-      items.map((i) => ({ stepId: i.stepId!, status: i.status, output: i.output, error: i.error })),
-    ),
+    ...outcomesOf(spec, items),
   };
 }

@@ -96,9 +96,7 @@ export function render(connection: object, statements: readonly Statement[]): Re
       for (const name of fresh.keys()) s.prepared.add(name);
     },
     failed: () => {
-      if (fresh.size === 0) return;
-      s.generation++;
-      s.prepared.clear();
+      if (fresh.size > 0) forgetPrepared(connection);
     },
   };
 }

@@ -35,6 +35,9 @@ type PolicyReads = Pick<WorkflowWrites, 'getCached'> & {
   getBreaker(key: string): Promise<BreakerRecord | undefined>;
 };
 
+// A run's steps (not map children), in creation order: whole, or what became of them.
+const STEP_ROWS = 'FROM items WHERE workflow_id = $1 AND map_index IS NULL ORDER BY seq';
+
 export function createPgWorkflowReads(query: Query, locking: boolean): WorkflowReads & PolicyReads {
   const lock = locking ? ' FOR UPDATE' : '';
   const one = async <R>(text: string, values: unknown[]) => (await query<R>(text, values))[0];
@@ -87,15 +90,12 @@ export function createPgWorkflowReads(query: Query, locking: boolean): WorkflowR
       return pageOf(rows, page.limit, toWorkflowRecord);
     },
     async workflowSteps(workflowId) {
-      const rows = await query<ItemRow>(
-        'SELECT * FROM items WHERE workflow_id = $1 AND map_index IS NULL ORDER BY seq',
-        [workflowId],
-      );
+      const rows = await query<ItemRow>(`SELECT * ${STEP_ROWS}`, [workflowId]);
       return rows.map(toItemRecord);
     },
     async workflowOutcomes(workflowId) {
       const rows = await query<Pick<ItemRow, 'step_id' | 'status' | 'output' | 'error'>>(
-        'SELECT step_id, status, output, error FROM items WHERE workflow_id = $1 AND map_index IS NULL ORDER BY seq',
+        `SELECT step_id, status, output, error ${STEP_ROWS}`,
         [workflowId],
       );
       return rows.map(toStepOutcome);

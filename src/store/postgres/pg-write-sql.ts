@@ -66,30 +66,33 @@ const INSERT_ITEMS_SQL = preparable(
     ORDER BY n`,
 );
 
-/** The columns a transition may set, with their SQL types (of the arrays that carry them). */
+/**
+ * The columns a transition may set, with their SQL types (of the arrays that carry them)
+ * and the record fields they store.
+ */
 const UPDATE_COLUMNS = [
-  ['status', 'text'],
-  ['type', 'text'],
-  ['payload', 'text'],
-  ['policies', 'text'],
-  ['usage', 'text'],
-  ['progress', 'float8'],
-  ['progress_message', 'text'],
-  ['attempts', 'int4'],
-  ['retries', 'int4'],
-  ['output', 'text'],
-  ['error', 'text'],
-  ['executor_id', 'text'],
-  ['assigned_at', 'int8'],
-  ['started_at', 'int8'],
-  ['finished_at', 'int8'],
-  ['run_at', 'int8'],
-  ['deadline_at', 'int8'],
-  ['receipt_seq', 'int4'],
-  ['receipt_hash', 'text'],
-  ['lease_token', 'int8'],
-  ['lease_expires_at', 'int8'],
-] as const satisfies ReadonlyArray<readonly [keyof ItemRow, string]>;
+  ['status', 'text', 'status'],
+  ['type', 'text', 'type'],
+  ['payload', 'text', 'payload'],
+  ['policies', 'text', 'policies'],
+  ['usage', 'text', 'usage'],
+  ['progress', 'float8', 'progress'],
+  ['progress_message', 'text', 'progressMessage'],
+  ['attempts', 'int4', 'attempts'],
+  ['retries', 'int4', 'retries'],
+  ['output', 'text', 'output'],
+  ['error', 'text', 'error'],
+  ['executor_id', 'text', 'executorId'],
+  ['assigned_at', 'int8', 'assignedAt'],
+  ['started_at', 'int8', 'startedAt'],
+  ['finished_at', 'int8', 'finishedAt'],
+  ['run_at', 'int8', 'runAt'],
+  ['deadline_at', 'int8', 'deadlineAt'],
+  ['receipt_seq', 'int4', 'receiptSeq'],
+  ['receipt_hash', 'text', 'receiptHash'],
+  ['lease_token', 'int8', 'leaseToken'],
+  ['lease_expires_at', 'int8', 'leaseExpiresAt'],
+] as const satisfies ReadonlyArray<readonly [keyof ItemRow, string, keyof ItemRecord]>;
 
 const tuple = (values: readonly unknown[]) => `(${values.map(sqlLiteral).join(', ')})`;
 
@@ -139,12 +142,18 @@ export interface ItemChange {
   stored: ItemRecord | undefined;
 }
 
-/** Items whose whole new state is known, in one statement, or none if nothing changed. */
+/**
+ * Items whose whole new state is known, in one statement, or none if nothing changed. A
+ * field counts as changed unless it is the very value stored (records are never changed in
+ * place: a field that was not touched is the same value, the same object for JSON), so
+ * only the new states are encoded.
+ */
 export function updateItemsSql(changes: readonly ItemChange[]): Bound | null {
-  const rows = changes.map((c) => toInsertParams(c.now));
-  const before = changes.map((c) => (c.stored ? toInsertParams(c.stored) : undefined));
-  const columns = UPDATE_COLUMNS.filter(([c]) => rows.some((p, k) => before[k]?.[c] !== p[c]));
+  const columns = UPDATE_COLUMNS.filter(([, , field]) =>
+    changes.some((c) => c.stored === undefined || c.stored[field] !== c.now[field]),
+  );
   if (columns.length === 0) return null;
+  const rows = changes.map((c) => toInsertParams(c.now));
   return {
     text: updateItemsText(columns),
     values: [changes.map((c) => c.now.id), ...columns.map(([c]) => rows.map((p) => p[c]))],

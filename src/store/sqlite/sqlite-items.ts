@@ -208,15 +208,9 @@ export function createSqliteItems(db: Database.Database): ItemReads & ItemWrites
     countDownDependencies(counts) {
       const counted = new Map<string, ItemRecord>();
       if (counts.size === 0) return counted;
-      const byId = new Map<string, ItemRecord>();
       for (const row of countDown.all(JSON.stringify([...counts]))) {
         const item = toItemRecord(itemRowOf(row));
-        byId.set(item.id, item);
-      }
-      // In the order asked (RETURNING gives the rows in the order it met them).
-      for (const id of counts.keys()) {
-        const item = byId.get(id);
-        if (item) counted.set(id, item);
+        counted.set(item.id, item);
       }
       return counted;
     },

@@ -39,12 +39,11 @@ export function createSqliteWorkflows(db: Database.Database): WorkflowReads & Wo
   const byKey = db.prepare<[string, string], WorkflowRow>(
     `SELECT ${WORKFLOW_COLUMNS} FROM workflows WHERE tenant = ? AND idempotency_key = ?`,
   );
-  const steps = prepareItemRead<[string]>(
-    db,
-    'FROM items WHERE workflow_id = ? AND map_index IS NULL ORDER BY seq',
-  );
+  // A run's steps (not map children), in creation order: whole, or what became of them.
+  const STEP_ROWS = 'FROM items WHERE workflow_id = ? AND map_index IS NULL ORDER BY seq';
+  const steps = prepareItemRead<[string]>(db, STEP_ROWS);
   const outcomes = db.prepare<[string], Pick<ItemRow, 'step_id' | 'status' | 'output' | 'error'>>(
-    'SELECT step_id, status, output, error FROM items WHERE workflow_id = ? AND map_index IS NULL ORDER BY seq',
+    `SELECT step_id, status, output, error ${STEP_ROWS}`,
   );
   const children = prepareItemRead<[string, string]>(
     db,
